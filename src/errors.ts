@@ -1,0 +1,79 @@
+/**
+ * The one error class of modelguard. Every expected failure carries a stable `code`
+ * (part of the public contract), the model and file it concerns when there is one,
+ * and a message that names what did not match.
+ */
+export const ERROR_CODES = [
+  "LOCKFILE_INVALID",
+  "LOCKFILE_NOT_FOUND",
+  "MODEL_NOT_LOCKED",
+  "FILE_NOT_LOCKED",
+  "FILE_MISSING",
+  "SIZE_MISMATCH",
+  "DIGEST_MISMATCH",
+  "SIGNATURE_MISSING",
+  "SIGNATURE_INVALID",
+  "SIGNATURE_MALFORMED",
+  "UNTRUSTED_SIGNER",
+  "EXTERNAL_DATA_UNVERIFIED",
+  "ONNX_INVALID",
+  "UNSAFE_PATH",
+  "FETCH_FAILED",
+  "NOT_CACHED",
+  "KEY_INVALID",
+  "KEY_EXISTS",
+  "WRONG_PASSWORD",
+  "PASSWORD_REQUIRED",
+  "USAGE",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ModelGuardErrorDetails {
+  model?: string;
+  file?: string;
+  cause?: unknown;
+  /** The verification report, on the error `verifyAll()` throws. */
+  report?: unknown;
+}
+
+export class ModelGuardError extends Error {
+  readonly code: ErrorCode;
+  readonly model?: string;
+  readonly file?: string;
+  readonly report?: unknown;
+
+  constructor(code: ErrorCode, message: string, details: ModelGuardErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "ModelGuardError";
+    this.code = code;
+    if (details.model !== undefined) this.model = details.model;
+    if (details.file !== undefined) this.file = details.file;
+    if (details.report !== undefined) this.report = details.report;
+  }
+}
+
+export function isModelGuardError(err: unknown, code?: ErrorCode): err is ModelGuardError {
+  return err instanceof ModelGuardError && (code === undefined || err.code === code);
+}
+
+/**
+ * The CLI's exit code for an error code (contract: 1 verification failed, 2 usage or invalid
+ * input, 3 could not fetch).
+ */
+export function exitCodeFor(code: ErrorCode): 1 | 2 | 3 {
+  switch (code) {
+    case "SIZE_MISMATCH":
+    case "DIGEST_MISMATCH":
+    case "SIGNATURE_MISSING":
+    case "SIGNATURE_INVALID":
+    case "UNTRUSTED_SIGNER":
+    case "EXTERNAL_DATA_UNVERIFIED":
+      return 1;
+    case "FETCH_FAILED":
+    case "NOT_CACHED":
+      return 3;
+    default:
+      return 2;
+  }
+}

@@ -1,0 +1,53 @@
+import type { LockedModel } from "../lockfile/types.js";
+import { buildModelStatement, subjectDigest, type ModelStatement, type ModelResource } from "./model-statement.js";
+
+/**
+ * The subject a lockfile entry is signed under: the repo and the pinned commit, so a signature
+ * for one repo or commit cannot be replayed on another entry with the same files.
+ */
+export function lockedModelSubject(entry: Pick<LockedModel, "repo" | "revision">): string {
+  return `${entry.repo}@${entry.revision}`;
+}
+
+/** The statement `modelguard sign` signs for a lockfile entry: one signature covers every file. */
+export function statementForLockedModel(entry: LockedModel): ModelStatement {
+  return buildModelStatement(
+    lockedModelSubject(entry),
+    Object.entries(entry.files).map(([path, file]) => ({ path, sha256: file.sha256 })),
+  );
+}
+
+/**
+ * Why a signed statement does not describe this lockfile entry, or undefined when it does. The
+ * sha256 of each file pins its size too, so sizes need no field of their own.
+ */
+export function statementMismatch(statement: unknown, entry: LockedModel): string | undefined {
+  const s = statement as Partial<ModelStatement> | null;
+  if (!s || typeof s !== "object") return "the signed payload is not a JSON object";
+  if (s._type !== "https://in-toto.io/Statement/v1") return "the signed payload is not an in-toto v1 statement";
+  if (s.predicateType !== "https://model_signing/signature/v1.0") return `unexpected predicate type ${JSON.stringify(s.predicateType)}`;
+  const subject = Array.isArray(s.subject) && s.subject.length === 1 ? s.subject[0] : undefined;
+  const expectedSubject = lockedModelSubject(entry);
+  if (!subject || subject.name !== expectedSubject) {
+    return `it was signed for ${JSON.stringify(subject?.name)}, not ${JSON.stringify(expectedSubject)}`;
+  }
+  const resources = s.predicate?.resources;
+  if (!Array.isArray(resources)) return "the statement lists no resources";
+  if (subject.digest?.sha256 !== subjectDigest(resources as ModelResource[])) return "the subject digest does not match its resources";
+  const signed = new Map<string, string>();
+  for (const r of resources as Partial<ModelResource>[]) {
+    if (typeof r?.name !== "string" || r.algorithm !== "sha256" || typeof r.digest !== "string") {
+      return "a resource of the statement is malformed";
+    }
+    signed.set(r.name, r.digest);
+  }
+  for (const [path, file] of Object.entries(entry.files)) {
+    const digest = signed.get(path);
+    if (digest === undefined) return `file ${path} is locked but not signed`;
+    if (digest !== file.sha256) return `file ${path} has sha256 ${file.sha256} in the lockfile but ${digest} in the signature`;
+    signed.delete(path);
+  }
+  const extra = [...signed.keys()];
+  if (extra.length > 0) return `file ${extra[0]} is signed but no longer locked`;
+  return undefined;
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parsePublicKey } from "../../src/keys/load-key.js";
+import { readDsseBundle, verifyDsseSignature } from "../../src/signing/dsse-bundle.js";
+import { buildModelStatement, sortResources } from "../../src/signing/model-statement.js";
+import { sha256Hex } from "../../src/digest/sha256.js";
+
+const vectors = new URL("../../../shared/vectors/model-signing/", import.meta.url);
+
+describe("OpenSSF model signing statements", () => {
+  it("sorts resources path component by component, like pathlib", () => {
+    const names = sortResources(["a.txt", "a/b", "B", "a/a/z", "é", "z"].map((name) => ({ name, algorithm: "sha256", digest: "" })));
+    expect(names.map((r) => r.name)).toEqual(["B", "a/a/z", "a/b", "a.txt", "z", "é"]);
+  });
+
+  it("builds the reference implementation's statement for a vector's files", () => {
+    const dir = new URL("v1.1.0-elliptic-key/", vectors);
+    const bundle = JSON.parse(readFileSync(new URL("model.sig", dir), "utf8"));
+    const signed = readDsseBundle(bundle);
+    const theirs = JSON.parse(signed.payload.toString("utf8"));
+    const ours = buildModelStatement(
+      "v1.1.0-elliptic-key",
+      ["signme-1", "signme-2"].map((path) => ({ path, sha256: sha256Hex(readFileSync(new URL(path, dir))) })),
+      theirs.predicate.serialization.ignore_paths,
+    );
+    expect(ours).toEqual(theirs);
+  });
+
+  it("verifies the reference implementation's DSSE signature (P-384) and rejects a changed payload", () => {
+    const bundle = JSON.parse(readFileSync(new URL("v1.1.0-elliptic-key/model.sig", vectors), "utf8"));
+    const key = parsePublicKey(readFileSync(new URL("keys/signing-key-pub.pem", vectors), "utf8"));
+    const signed = readDsseBundle(bundle);
+    expect(verifyDsseSignature(signed, signed.signatures[0]!, key)).toBe(true);
+    const changed = { ...signed, payload: Buffer.concat([signed.payload, Buffer.from(" ")]) };
+    expect(verifyDsseSignature(changed, signed.signatures[0]!, key)).toBe(false);
+  });
+});
