@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { BUNDLE_V03_MEDIA_TYPE, bundleFromJSON, bundleToJSON, isBundleWithDsseEnvelope, type SerializedBundle } from "@sigstore/bundle";
 import { dsse } from "@sigstore/core";
 import { ModelGuardError } from "../errors.js";
-import { modelSigningKeyHint } from "../keys/load-key.js";
+import { publicKeyId } from "../keys/load-key.js";
 import { signDer, verifyDer } from "./ecdsa.js";
 
 /** A DSSE envelope as read from a Sigstore bundle, with what the bundle says of its key. */
@@ -22,7 +22,7 @@ export function signDsseBundle(payloadType: string, payload: Buffer, privateKey:
   const signature = signDer(dsse.preAuthEncoding(payloadType, payload), privateKey);
   const serialized = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: modelSigningKeyHint(publicKey) }, tlogEntries: [] },
+    verificationMaterial: { publicKey: { hint: publicKeyId(publicKey) }, tlogEntries: [] },
     dsseEnvelope: {
       payload: payload.toString("base64"),
       payloadType,

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import type { SerializedBundle } from "@sigstore/bundle";
 import type { LockedModel } from "../lockfile/types.js";
-import { modelSigningKeyHint } from "../keys/load-key.js";
+import { publicKeyId } from "../keys/load-key.js";
 import { readDsseBundle, signDsseBundle } from "./dsse-bundle.js";
 import { statementForLockedModel } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
@@ -18,7 +18,7 @@ export function signLockedModel(entry: LockedModel, privateKey: KeyObject, publi
  * (it may cover an older entry), signatures by other keys are kept.
  */
 export function withSignature(entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): LockedModel {
-  const hint = modelSigningKeyHint(publicKey);
+  const hint = publicKeyId(publicKey);
   const others = (entry.signatures ?? []).filter((bundle) => {
     try {
       return readDsseBundle(bundle).keyHint !== hint;

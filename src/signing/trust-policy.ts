@@ -3,11 +3,10 @@ import { ModelGuardError } from "../errors.js";
 import type { LockedModel } from "../lockfile/types.js";
 import { decodeBlobSignature, verifyBlobDigest } from "./blob-signature.js";
 import { readDsseBundle, verifyDsseSignature } from "./dsse-bundle.js";
-import { modelSigningKeyHint } from "../keys/load-key.js";
 import { statementMismatch } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
 
-/** A public key the operator trusts, with the SHA-256 of its SPKI as its name in reports. */
+/** A public key the operator trusts, with its id (`publicKeyId`: the hint bundles carry) for reports. */
 export interface TrustedKey {
   key: KeyObject;
   fingerprint: string;
@@ -42,7 +41,7 @@ function checkModelSignatures(entry: LockedModel, policy: TrustPolicy, findings:
     for (const signature of signed.signatures) {
       const signer = policy.keys.find((k) => verifyDsseSignature(signed, signature, k.key));
       if (!signer) {
-        const hinted = policy.keys.find((k) => modelSigningKeyHint(k.key) === signed.keyHint);
+        const hinted = policy.keys.find((k) => k.fingerprint === signed.keyHint);
         if (hinted) findings.invalid.push(`signatures[${index}] does not verify with trusted key ${hinted.fingerprint} (altered signature or payload)`);
         else findings.untrusted.push(`signatures[${index}] was made by key ${signed.keyHint || "(no hint)"}, which is not trusted`);
         continue;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/digest/sha256.js";
-import { parsePublicKey, publicKeyFingerprint } from "../../src/keys/load-key.js";
+import { parsePublicKey, publicKeyId } from "../../src/keys/load-key.js";
 import type { LockedModel } from "../../src/lockfile/types.js";
 import { signBlob } from "../../src/signing/blob-signature.js";
 import { signLockedModel, withSignature } from "../../src/signing/sign-locked-model.js";
@@ -17,7 +17,7 @@ const files = { "onnx/model.onnx": Buffer.from("model bytes"), "tokenizer.json":
 const entry = lockedEntry("org/model", files);
 
 function trusting(...keys: { publicKey: import("node:crypto").KeyObject }[]): TrustPolicy {
-  return { keys: keys.map((k) => ({ key: k.publicKey, fingerprint: publicKeyFingerprint(k.publicKey) })), allowUnsigned: false };
+  return { keys: keys.map((k) => ({ key: k.publicKey, fingerprint: publicKeyId(k.publicKey) })), allowUnsigned: false };
 }
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -35,7 +35,7 @@ describe("checkTrustPolicy with model signatures", () => {
   it("accepts an entry signed by a trusted key and names the signer", () => {
     expect(checkTrustPolicy("m", signed, trusting(alice))).toEqual({
       kind: "key",
-      fingerprint: publicKeyFingerprint(alice.publicKey),
+      fingerprint: publicKeyId(alice.publicKey),
       via: "model-signature",
     });
   });
@@ -104,7 +104,7 @@ describe("checkTrustPolicy with per-file cosign signatures", () => {
     const sig = readFileSync(new URL("blob.txt.sig", vectors), "utf8");
     const key = parsePublicKey(readFileSync(new URL("pemsigstorekey.pub", vectors), "utf8"));
     const e: LockedModel = { repo: "a/b", revision: "3".repeat(40), files: { "blob.txt": { size: blob.length, sha256: sha256Hex(blob), signatures: [{ sig }] } } };
-    const policy = { keys: [{ key, fingerprint: publicKeyFingerprint(key) }], allowUnsigned: false };
+    const policy = { keys: [{ key, fingerprint: publicKeyId(key) }], allowUnsigned: false };
     expect(checkTrustPolicy("m", e, policy)).toMatchObject({ kind: "key", via: "file-signatures" });
     e.files["blob.txt"]!.sha256 = sha256Hex(Buffer.from("other"));
     expect(codeOf(() => checkTrustPolicy("m", e, policy))).toBe("UNTRUSTED_SIGNER");
