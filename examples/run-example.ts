@@ -1,0 +1,91 @@
+/**
+ * The main job on the bundled example: put the example model into a Hugging Face cache, then
+ * load it through the guard (lockfile digests + a signature by the trusted key) and classify one
+ * input. Then show the guard refusing the same model after one byte of it changed.
+ *
+ *   npm run example              verified load + inference, then the one-byte tamper demo
+ *   npm run example -- --tamper  flip one byte in the example cache itself (see `modelguard verify` fail)
+ *   npm run example -- --reset   rebuild the example cache from the generated model
+ */
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ort from "onnxruntime-node";
+import { ModelGuard, ModelGuardError } from "modelguard";
+import { EXAMPLE_MODEL, EXAMPLE_REPO, EXAMPLE_REVISION, tinyClassifierFiles } from "./tiny-model.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const lockfile = join(here, "models.lock.json");
+const trustedKey = join(here, "keys", "cosign.pub");
+const exampleCache = join(here, ".hf-cache");
+const snapshotOf = (cacheDir: string) => join(cacheDir, `models--${EXAMPLE_REPO.replace("/", "--")}`, "snapshots", EXAMPLE_REVISION);
+
+/** Stands in for `modelguard pull`: what a download would have left in the cache (plain files). */
+async function fillCache(cacheDir: string): Promise<void> {
+  for (const [path, bytes] of Object.entries(tinyClassifierFiles())) {
+    const target = join(snapshotOf(cacheDir), path);
+    if (existsSync(target)) continue;
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, bytes);
+  }
+}
+
+async function flipOneByte(cacheDir: string): Promise<string> {
+  const path = join(snapshotOf(cacheDir), "onnx", "model.onnx_data");
+  const bytes = await readFile(path);
+  bytes[5]! ^= 0x01;
+  await writeFile(path, bytes);
+  return path;
+}
+
+async function classify(cacheDir: string): Promise<void> {
+  const guard = await ModelGuard.open({ lockfile, cacheDir, trust: { keys: [trustedKey] } });
+  const session = await guard.createSession(EXAMPLE_MODEL);
+  const { labels } = JSON.parse((await guard.readFile(EXAMPLE_MODEL, "config.json")).toString("utf8")) as { labels: string[] };
+  const features = Float32Array.from([1.0, 0.2, -0.5, 0.3]);
+  const { probabilities } = await session.run({ features: new ort.Tensor("float32", features, [1, 4]) });
+  const p = Array.from(probabilities!.data as Float32Array);
+  const best = p.indexOf(Math.max(...p));
+  console.log(`verified ${EXAMPLE_MODEL} (${EXAMPLE_REPO}@${EXAMPLE_REVISION.slice(0, 12)}), signed by the trusted key`);
+  console.log(`input [${Array.from(features, (x) => +x.toFixed(3)).join(", ")}] -> ${labels[best]} (${p.map((x, i) => `${labels[i]} ${x.toFixed(4)}`).join(", ")})`);
+  await session.release();
+}
+
+async function refused(cacheDir: string): Promise<ModelGuardError | undefined> {
+  try {
+    await classify(cacheDir);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ModelGuardError) return err;
+    throw err;
+  }
+}
+
+const args = new Set(process.argv.slice(2));
+if (args.has("--reset")) await rm(exampleCache, { recursive: true, force: true });
+await fillCache(exampleCache);
+
+if (args.has("--tamper")) {
+  console.log(`flipped one byte of ${await flipOneByte(exampleCache)}; \`npm run example\` now refuses it (--reset restores it)`);
+  process.exit(0);
+}
+
+const failure = await refused(exampleCache);
+if (failure) {
+  console.error(`refused: [${failure.code}] ${failure.message}`);
+  process.exit(1);
+}
+
+// The same model with one byte changed, in a copy of the cache: the guard must refuse it.
+const tampered = join(here, ".work", "tampered-cache");
+await rm(tampered, { recursive: true, force: true });
+await cp(exampleCache, tampered, { recursive: true });
+const path = await flipOneByte(tampered);
+const err = await refused(tampered);
+await rm(join(here, ".work"), { recursive: true, force: true });
+if (!err) {
+  console.error(`BUG: the guard loaded ${path} after a byte of it changed`);
+  process.exit(1);
+}
+console.log(`after one byte of onnx/model.onnx_data changed: refused [${err.code}] ${err.message}`);

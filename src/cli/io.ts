@@ -1,0 +1,21 @@
+import { readFile } from "node:fs/promises";
+import { ModelGuardError } from "../errors.js";
+
+/** Reads a file named on the command line; a missing one is a usage error naming it. */
+export async function readInputFile(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "not found" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    throw new ModelGuardError("FILE_MISSING", `${what} ${path}: ${why}`, { cause: err });
+  }
+}
+
+export function writeOut(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+export function writeErr(text: string): void {
+  process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+}

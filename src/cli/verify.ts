@@ -1,0 +1,71 @@
+import type { Command } from "commander";
+import { ModelGuard, listFailures } from "../guard/guard.js";
+import { ModelGuardError, exitCodeFor } from "../errors.js";
+import type { VerifyReport } from "../guard/report.js";
+import { globalOptions } from "./global-options.js";
+import { writeErr, writeOut } from "./io.js";
+
+interface Options {
+  key?: string[];
+  allowUnsigned?: boolean;
+  offline?: boolean;
+  identity?: string;
+  identityProvider?: string;
+}
+
+function describeSigner(model: VerifyReport["models"][number]): string {
+  if (!model.signer) return "";
+  if (model.signer.kind === "unsigned") return " (unsigned, allowed)";
+  return ` (signed by key ${model.signer.fingerprint.slice(0, 16)})`;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("the startup gate: every locked file cached, sizes and digests match, signatures trusted")
+    .argument("[names...]", "models to verify (default: all)")
+    // Repeatable rather than variadic, so `--key a.pub model` keeps `model` a model name.
+    .option("--key <pub>", "trusted public key (repeat for several)", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option("--identity <id>", "trusted Sigstore identity (not supported yet)")
+    .option("--identity-provider <iss>", "issuer of --identity")
+    .option("--allow-unsigned", "accept models with no trusted signature")
+    .option("--offline", "use only the cache (the default until downloads land)")
+    .action(async (names: string[], options: Options, command: Command) => {
+      const global = globalOptions(command);
+      if (options.identity || options.identityProvider) {
+        throw new ModelGuardError("USAGE", "--identity/--identity-provider are not supported yet; use --key");
+      }
+      const guard = await ModelGuard.open({
+        lockfile: global.lockfile,
+        ...(global.cacheDir === undefined ? {} : { cacheDir: global.cacheDir }),
+        trust: { keys: options.key ?? [] },
+        allowUnsigned: options.allowUnsigned ?? false,
+        offline: options.offline ?? false,
+      });
+      let report: VerifyReport;
+      let failure: ModelGuardError | undefined;
+      try {
+        report = await guard.verifyAll(names.length > 0 ? names : undefined);
+      } catch (err) {
+        if (!(err instanceof ModelGuardError) || err.report === undefined) throw err;
+        failure = err;
+        report = err.report as VerifyReport;
+      }
+      if (global.json) {
+        writeOut(JSON.stringify(report, null, 2));
+      } else {
+        for (const model of report.models) {
+          if (model.ok && !global.quiet) {
+            const bytes = model.files.reduce((n, f) => n + f.size, 0);
+            writeErr(`ok ${model.name}: ${model.files.length} files, ${bytes} bytes${describeSigner(model)}`);
+          }
+        }
+        for (const f of listFailures(report)) writeErr(`FAIL [${f.code}] ${f.message}`);
+      }
+      if (failure) {
+        // A bad byte or signature outranks a missing file when both happen in one run.
+        const codes = listFailures(report).map((f) => exitCodeFor(f.code));
+        process.exitCode = codes.includes(1) ? 1 : codes[0]!;
+      }
+    });
+}

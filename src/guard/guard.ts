@@ -1,0 +1,206 @@
+import type { InferenceSession } from "onnxruntime-node";
+import { ModelGuardError, type ErrorCode } from "../errors.js";
+import { readLockfile } from "../lockfile/lockfile-file.js";
+import type { LockedModel, Lockfile } from "../lockfile/types.js";
+import { resolveCacheDir, snapshotFilePath } from "../hub/cache-layout.js";
+import { readExternalDataRefs } from "../onnx/external-data.js";
+import { checkExternalDataRefs } from "../onnx/check-external-data.js";
+import { checkTrustPolicy, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
+import { pickOnnxFile } from "./pick-onnx-file.js";
+import type { FileReport, ModelReport, ReportError, VerifyReport } from "./report.js";
+import { loadTrustedKeys, type TrustedKeyInput } from "./trusted-keys.js";
+import { checkLockedFile, readVerifiedFile } from "./verify-locked-file.js";
+
+export interface TrustOptions {
+  /** Public keys (PEM file paths or key objects) whose signatures approve a locked model. */
+  keys?: TrustedKeyInput[];
+  /** Sigstore identities; not supported yet by this version. */
+  identities?: { subject: string; issuer: string }[];
+}
+
+export interface ModelGuardOptions {
+  /** Path of the lockfile. Default `models.lock.json`. */
+  lockfile?: string;
+  trust?: TrustOptions;
+  /** Accept models with no signature from a trusted key. Default false. */
+  allowUnsigned?: boolean;
+  /** Hugging Face hub cache. Default `$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`. */
+  cacheDir?: string;
+  /** Read only what is cached. (Downloading is not implemented yet; the cache is all there is.) */
+  offline?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CreateSessionOptions {
+  /** Which locked `.onnx` file; by default the model's only one, or `onnx/model.onnx`. */
+  file?: string;
+  /** Passed to onnxruntime, except `externalData`, which the guard alone fills from verified files. */
+  sessionOptions?: Omit<InferenceSession.SessionOptions, "externalData">;
+}
+
+function toReportError(err: unknown): ReportError {
+  if (err instanceof ModelGuardError) return { code: err.code, message: err.message };
+  throw err;
+}
+
+/**
+ * Opens a lockfile under a trust policy and hands out only verified bytes: every path from the
+ * cache to the caller goes through a read that hashes the very bytes it returns.
+ */
+export class ModelGuard {
+  readonly lockfilePath: string;
+  readonly cacheDir: string;
+  readonly #lockfile: Lockfile;
+  readonly #policy: TrustPolicy;
+  readonly #signers = new Map<string, Signer>();
+
+  private constructor(lockfilePath: string, lockfile: Lockfile, cacheDir: string, policy: TrustPolicy) {
+    this.lockfilePath = lockfilePath;
+    this.#lockfile = lockfile;
+    this.cacheDir = cacheDir;
+    this.#policy = policy;
+  }
+
+  static async open(options: ModelGuardOptions = {}): Promise<ModelGuard> {
+    if (options.trust?.identities?.length) {
+      throw new ModelGuardError("USAGE", "trust by Sigstore identity is not supported yet; trust public keys instead");
+    }
+    const lockfilePath = options.lockfile ?? "models.lock.json";
+    const [lockfile, keys] = await Promise.all([
+      readLockfile(lockfilePath),
+      loadTrustedKeys(options.trust?.keys ?? []),
+    ]);
+    const cacheDir = resolveCacheDir(options.cacheDir, options.env ?? process.env);
+    return new ModelGuard(lockfilePath, lockfile, cacheDir, { keys, allowUnsigned: options.allowUnsigned ?? false });
+  }
+
+  /** The names of the locked models. */
+  get modelNames(): string[] {
+    return Object.keys(this.#lockfile.models);
+  }
+
+  /** A copy of a model's lockfile entry. */
+  lockedModel(name: string): LockedModel {
+    return structuredClone(this.#entry(name));
+  }
+
+  #entry(name: string): LockedModel {
+    const entry = Object.hasOwn(this.#lockfile.models, name) ? this.#lockfile.models[name] : undefined;
+    if (!entry) throw new ModelGuardError("MODEL_NOT_LOCKED", `model ${name} is not in ${this.lockfilePath}`, { model: name });
+    return entry;
+  }
+
+  /** Signatures cover the entry, not the bytes, so one check per model per guard is enough. */
+  signerOf(name: string): Signer {
+    let signer = this.#signers.get(name);
+    if (!signer) {
+      signer = checkTrustPolicy(name, this.#entry(name), this.#policy);
+      this.#signers.set(name, signer);
+    }
+    return signer;
+  }
+
+  #pathOf(name: string, entry: LockedModel, file: string): string {
+    return snapshotFilePath(this.cacheDir, entry.repo, entry.revision, file);
+  }
+
+  /** The verified bytes of one locked file. */
+  async readFile(name: string, file: string): Promise<Buffer> {
+    const entry = this.#entry(name);
+    const locked = Object.hasOwn(entry.files, file) ? entry.files[file] : undefined;
+    if (!locked) throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: ${file} is not a locked file`, { model: name, file });
+    this.signerOf(name);
+    return readVerifiedFile(this.#pathOf(name, entry, file), locked, { model: name, file });
+  }
+
+  /**
+   * An onnxruntime session from verified bytes only. The model bytes are parsed for every
+   * external-data reference; each must name a locked file of this model, which is read, verified
+   * and handed over in memory, so onnxruntime never opens a file on its own.
+   */
+  async createSession(name: string, options: CreateSessionOptions = {}): Promise<InferenceSession> {
+    const entry = this.#entry(name);
+    const modelFile = pickOnnxFile(name, entry, options.file);
+    if (options.sessionOptions && "externalData" in options.sessionOptions) {
+      throw new ModelGuardError("USAGE", "externalData is filled by the guard from verified files; do not pass it", { model: name });
+    }
+    const modelBytes = await this.readFile(name, modelFile);
+    const sizes = Object.fromEntries(Object.entries(entry.files).map(([p, f]) => [p, f.size]));
+    let plan;
+    try {
+      plan = checkExternalDataRefs(readExternalDataRefs(modelBytes), { modelPath: modelFile, lockedFiles: sizes });
+    } catch (err) {
+      if (err instanceof ModelGuardError) {
+        throw new ModelGuardError(err.code, `model ${name}: ${modelFile}: ${err.message}`, { model: name, file: modelFile });
+      }
+      throw err;
+    }
+    const externalData = await Promise.all(
+      plan.map(async ({ location, lockedPath }) => ({ path: location, data: await this.readFile(name, lockedPath) })),
+    );
+    const ort = await import("onnxruntime-node");
+    return ort.InferenceSession.create(modelBytes, { ...options.sessionOptions, externalData });
+  }
+
+  /** Checks one model: its signatures, then every locked file's size and sha256, collecting every failure. */
+  async verifyModel(name: string): Promise<ModelReport> {
+    const entry = this.#entry(name);
+    const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, files: [] };
+    try {
+      report.signer = this.signerOf(name);
+    } catch (err) {
+      report.error = toReportError(err);
+      report.ok = false;
+    }
+    for (const [file, locked] of Object.entries(entry.files)) {
+      const fileReport: FileReport = { path: file, size: locked.size, ok: true };
+      try {
+        await checkLockedFile(this.#pathOf(name, entry, file), locked, { model: name, file });
+      } catch (err) {
+        fileReport.ok = false;
+        fileReport.error = toReportError(err);
+        report.ok = false;
+      }
+      report.files.push(fileReport);
+    }
+    return report;
+  }
+
+  /**
+   * The startup gate: verifies the named models (all by default) and returns the report; throws a
+   * ModelGuardError carrying the report when anything failed, with the first failure's code.
+   */
+  async verifyAll(names: string[] = this.modelNames): Promise<VerifyReport> {
+    for (const name of names) this.#entry(name);
+    const models: ModelReport[] = [];
+    for (const name of names) models.push(await this.verifyModel(name));
+    const report: VerifyReport = { ok: models.every((m) => m.ok), models };
+    if (!report.ok) {
+      const failures = listFailures(report);
+      const first = failures[0]!;
+      throw new ModelGuardError(first.code, failures.map((f) => f.message).join("\n"), {
+        model: first.model,
+        ...(first.file === undefined ? {} : { file: first.file }),
+        report,
+      });
+    }
+    return report;
+  }
+}
+
+export interface Failure {
+  code: ErrorCode;
+  message: string;
+  model: string;
+  file?: string;
+}
+
+/** Every failure in a report, model-level first, in lockfile order. */
+export function listFailures(report: VerifyReport): Failure[] {
+  const out: Failure[] = [];
+  for (const model of report.models) {
+    if (model.error) out.push({ ...model.error, model: model.name });
+    for (const file of model.files) if (file.error) out.push({ ...file.error, model: model.name, file: file.path });
+  }
+  return out;
+}

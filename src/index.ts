@@ -1,0 +1,10 @@
+export { ModelGuard, listFailures } from "./guard/guard.js";
+export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, Failure } from "./guard/guard.js";
+export type { VerifyReport, ModelReport, FileReport, ReportError } from "./guard/report.js";
+export { ModelGuardError, ERROR_CODES, isModelGuardError } from "./errors.js";
+export type { ErrorCode } from "./errors.js";
+export type { Lockfile, LockedModel, LockedFile, BlobSignature } from "./lockfile/types.js";
+export { parseLockfile, validateLockfile } from "./lockfile/validate.js";
+export { serializeLockfile } from "./lockfile/serialize.js";
+export { readLockfile, writeLockfile } from "./lockfile/lockfile-file.js";
+export type { Signer } from "./signing/trust-policy.js";

@@ -1,0 +1,173 @@
+import { writeFile, truncate, appendFile, readFile, rm, mkdtemp } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/digest/sha256.js";
+import { ModelGuard } from "../../src/guard/guard.js";
+import { snapshotFilePath } from "../../src/hub/cache-layout.js";
+import { buildAddModel } from "../../src/onnx/build-model.js";
+import { withSignature } from "../../src/signing/sign-locked-model.js";
+import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
+import type { Lockfile } from "../../src/lockfile/types.js";
+import { makeCachedModels, makeKeys, tempDir } from "../helpers/fixtures.js";
+
+const keysDir = await tempDir();
+const alice = await makeKeys(keysDir, "alice");
+const mallory = await makeKeys(keysDir, "mallory");
+
+const W = Float32Array.from([1, 2, 3, 4]);
+const X = Float32Array.from([10, 20, 30, 40]);
+const Y = [11, 22, 33, 44];
+
+/** A cache with the given model files under repo org/add, its lockfile signed by `signer` unless null. */
+async function setup(files: Record<string, Uint8Array>, signer: typeof alice | null = alice) {
+  const made = await makeCachedModels({ add: { repo: "org/add", files } });
+  if (signer) {
+    made.lockfile.models.add = withSignature(made.lockfile.models.add!, signer.privateKey, signer.publicKey);
+    await writeLockfile(made.lockfilePath, made.lockfile);
+  }
+  const open = (options: { allowUnsigned?: boolean; keys?: string[] } = {}) =>
+    ModelGuard.open({
+      lockfile: made.lockfilePath,
+      cacheDir: made.cacheDir,
+      trust: { keys: options.keys ?? [alice.publicPath] },
+      allowUnsigned: options.allowUnsigned ?? false,
+    });
+  const pathOf = (file: string) => snapshotFilePath(made.cacheDir, "org/add", made.lockfile.models.add!.revision, file);
+  return { ...made, open, pathOf };
+}
+
+async function infer(guard: ModelGuard): Promise<number[]> {
+  const ort = await import("onnxruntime-node");
+  const session = await guard.createSession("add");
+  const out = await session.run({ X: new ort.Tensor("float32", X, [4]) });
+  await session.release();
+  return Array.from(out.Y!.data as Float32Array);
+}
+
+const inline = buildAddModel({ weights: W, dims: [4] });
+const external = buildAddModel({ weights: W, dims: [4], external: { location: "model.onnx_data" } });
+
+describe("ModelGuard.createSession", () => {
+  it("loads a verified, signed model and runs inference", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model });
+    expect(await infer(await s.open())).toEqual(Y);
+  });
+
+  it("loads a model whose external data is a locked, verified file of the model", async () => {
+    const s = await setup({ "onnx/model.onnx": external.model, "onnx/model.onnx_data": external.externalFiles["model.onnx_data"]! });
+    expect(await infer(await s.open())).toEqual(Y);
+  });
+
+  it.each([
+    ["one flipped byte", "DIGEST_MISMATCH", async (p: string) => { const b = await readFile(p); b[b.length - 3]! ^= 1; await rm(p); await writeFile(p, b); }],
+    ["truncation", "SIZE_MISMATCH", (p: string) => truncate(p, 10)],
+    ["an extension", "SIZE_MISMATCH", (p: string) => appendFile(p, "x")],
+  ] as const)("refuses a model file changed by %s", async (_what, code, tamper) => {
+    const s = await setup({ "onnx/model.onnx": inline.model });
+    await tamper(s.pathOf("onnx/model.onnx"));
+    const guard = await s.open();
+    await expect(guard.createSession("add")).rejects.toMatchObject({ code, model: "add", file: "onnx/model.onnx" });
+    await expect(guard.readFile("add", "onnx/model.onnx")).rejects.toMatchObject({ code });
+  });
+
+  it("refuses tampered external data", async () => {
+    const s = await setup({ "onnx/model.onnx": external.model, "onnx/model.onnx_data": external.externalFiles["model.onnx_data"]! });
+    const p = s.pathOf("onnx/model.onnx_data");
+    const b = await readFile(p);
+    b[0]! ^= 0x40;
+    await rm(p);
+    await writeFile(p, b);
+    await expect((await s.open()).createSession("add")).rejects.toMatchObject({ code: "DIGEST_MISMATCH", file: "onnx/model.onnx_data" });
+  });
+
+  it("refuses external data that is not a locked file, even when it sits in the working directory", async () => {
+    // The model names model.onnx_data, but only the .onnx is locked; a copy waits in the cwd,
+    // where onnxruntime would read it from if the guard let the model through.
+    const s = await setup({ "onnx/model.onnx": external.model });
+    const cwd = process.cwd();
+    const work = await mkdtemp(join(s.dir, "cwd-"));
+    await writeFile(join(work, "model.onnx_data"), external.externalFiles["model.onnx_data"]!);
+    process.chdir(work);
+    try {
+      await expect((await s.open()).createSession("add")).rejects.toMatchObject({
+        code: "EXTERNAL_DATA_UNVERIFIED",
+        message: expect.stringMatching(/not a locked file/),
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it.each([
+    ["a '..' location", "../weights.bin", "weights.bin"],
+    ["an absolute location", "/tmp/weights.bin", "weights.bin"],
+  ])("refuses %s, even when it would name a locked file", async (_what, location, lockedAs) => {
+    const evil = buildAddModel({ weights: W, dims: [4], external: { location } });
+    const s = await setup({ "onnx/model.onnx": evil.model, [lockedAs]: evil.externalFiles[location]! });
+    await expect((await s.open()).createSession("add")).rejects.toMatchObject({ code: "EXTERNAL_DATA_UNVERIFIED" });
+  });
+
+  it("refuses a sparse initializer with external data (onnxruntime would read it from the cwd)", async () => {
+    const sparse = buildAddModel({ weights: W, dims: [4], placement: "sparse_initializer", external: { location: "model.onnx_data" } });
+    const s = await setup({ "onnx/model.onnx": sparse.model, "onnx/model.onnx_data": sparse.externalFiles["model.onnx_data"]! });
+    await expect((await s.open()).createSession("add")).rejects.toMatchObject({
+      code: "EXTERNAL_DATA_UNVERIFIED",
+      message: expect.stringMatching(/sparse/),
+    });
+  });
+
+  it("refuses a model whose lockfile entry was edited after signing", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model, "notes.txt": Buffer.from("hi") });
+    const edited: Lockfile = structuredClone(s.lockfile);
+    const other = Buffer.from("HI");
+    edited.models.add!.files["notes.txt"] = { size: 2, sha256: sha256Hex(other) };
+    await writeLockfile(s.lockfilePath, edited);
+    await expect((await s.open()).createSession("add")).rejects.toMatchObject({ code: "SIGNATURE_INVALID", model: "add" });
+  });
+
+  it("refuses a model signed by an untrusted key, and an unsigned one unless allowed", async () => {
+    const byMallory = await setup({ "onnx/model.onnx": inline.model }, mallory);
+    await expect((await byMallory.open()).createSession("add")).rejects.toMatchObject({ code: "UNTRUSTED_SIGNER" });
+    const unsigned = await setup({ "onnx/model.onnx": inline.model }, null);
+    await expect((await unsigned.open()).createSession("add")).rejects.toMatchObject({ code: "SIGNATURE_MISSING" });
+    await expect((await unsigned.open()).readFile("add", "onnx/model.onnx")).rejects.toMatchObject({ code: "SIGNATURE_MISSING" });
+    expect(await infer(await unsigned.open({ allowUnsigned: true }))).toEqual(Y);
+  });
+
+  it("names models and files that are not locked, and files that are not cached", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model, "config.json": Buffer.from("{}") });
+    const guard = await s.open();
+    await expect(guard.createSession("nope")).rejects.toMatchObject({ code: "MODEL_NOT_LOCKED", model: "nope" });
+    await expect(guard.readFile("add", "other.json")).rejects.toMatchObject({ code: "FILE_NOT_LOCKED", file: "other.json" });
+    await rm(s.pathOf("config.json"));
+    await expect(guard.readFile("add", "config.json")).rejects.toMatchObject({ code: "NOT_CACHED", file: "config.json" });
+    expect((await guard.readFile("add", "onnx/model.onnx")).equals(Buffer.from(inline.model))).toBe(true);
+  });
+
+  it("does not let a caller pass its own externalData", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model });
+    const options = { sessionOptions: { externalData: [] } } as unknown as Parameters<ModelGuard["createSession"]>[1];
+    await expect((await s.open()).createSession("add", options)).rejects.toMatchObject({ code: "USAGE" });
+  });
+});
+
+describe("ModelGuard.verifyAll", () => {
+  it("returns a report naming every model, file and signer", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model, "config.json": Buffer.from("{}") });
+    const report = await (await s.open()).verifyAll();
+    expect(report.ok).toBe(true);
+    expect(report.models[0]).toMatchObject({ name: "add", repo: "org/add", ok: true, signer: { kind: "key", via: "model-signature" } });
+    expect(report.models[0]!.files.map((f) => f.path).sort()).toEqual(["config.json", "onnx/model.onnx"]);
+  });
+
+  it("throws with every failure listed, not only the first", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model, "config.json": Buffer.from("{}"), "vocab.txt": Buffer.from("a") });
+    await appendFile(s.pathOf("config.json"), " ");
+    await rm(s.pathOf("vocab.txt"));
+    const err = await (await s.open()).verifyAll().then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: "SIZE_MISMATCH", model: "add", file: "config.json" });
+    const report = (err as { report: { models: { files: { path: string; error?: { code: string } }[] }[] } }).report;
+    const codes = Object.fromEntries(report.models[0]!.files.map((f) => [f.path, f.error?.code]));
+    expect(codes).toEqual({ "config.json": "SIZE_MISMATCH", "onnx/model.onnx": undefined, "vocab.txt": "NOT_CACHED" });
+  });
+});
