@@ -7,7 +7,8 @@
  *   npm run example -- --tamper  flip one byte in the example cache itself (see `modelguard verify` fail)
  *   npm run example -- --reset   rebuild the example cache from the generated model
  */
-import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,7 +19,7 @@ import { EXAMPLE_MODEL, EXAMPLE_REPO, EXAMPLE_REVISION, tinyClassifierFiles } fr
 const here = dirname(fileURLToPath(import.meta.url));
 const lockfile = join(here, "models.lock.json");
 const trustedKey = join(here, "keys", "cosign.pub");
-const exampleCache = join(here, ".hf-cache");
+const exampleCache = process.env.MODELGUARD_EXAMPLE_CACHE ?? join(here, ".hf-cache");
 const snapshotOf = (cacheDir: string) => join(cacheDir, `models--${EXAMPLE_REPO.replace("/", "--")}`, "snapshots", EXAMPLE_REVISION);
 
 /** Stands in for `modelguard pull`: what a download would have left in the cache (plain files). */
@@ -78,12 +79,12 @@ if (failure) {
 }
 
 // The same model with one byte changed, in a copy of the cache: the guard must refuse it.
-const tampered = join(here, ".work", "tampered-cache");
-await rm(tampered, { recursive: true, force: true });
+const work = await mkdtemp(join(tmpdir(), "modelguard-example-"));
+const tampered = join(work, "tampered-cache");
 await cp(exampleCache, tampered, { recursive: true });
 const path = await flipOneByte(tampered);
 const err = await refused(tampered);
-await rm(join(here, ".work"), { recursive: true, force: true });
+await rm(work, { recursive: true, force: true });
 if (!err) {
   console.error(`BUG: the guard loaded ${path} after a byte of it changed`);
   process.exit(1);
