@@ -1,3 +1,5 @@
+import type { VerifyReport } from "./guard/report.js";
+
 /**
  * The one error class of modelguard. Every expected failure carries a stable `code`
  * (part of the public contract), the model and file it concerns when there is one,
@@ -34,14 +36,14 @@ export interface ModelGuardErrorDetails {
   file?: string;
   cause?: unknown;
   /** The verification report, on the error `verifyAll()` throws. */
-  report?: unknown;
+  report?: VerifyReport;
 }
 
 export class ModelGuardError extends Error {
   readonly code: ErrorCode;
   readonly model?: string;
   readonly file?: string;
-  readonly report?: unknown;
+  readonly report?: VerifyReport;
 
   constructor(code: ErrorCode, message: string, details: ModelGuardErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

@@ -49,7 +49,7 @@ export function registerVerify(program: Command): void {
       } catch (err) {
         if (!(err instanceof ModelGuardError) || err.report === undefined) throw err;
         failure = err;
-        report = err.report as VerifyReport;
+        report = err.report;
       }
       if (global.json) {
         writeOut(JSON.stringify(report, null, 2));

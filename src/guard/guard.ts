@@ -100,7 +100,7 @@ export class ModelGuard {
     return signer;
   }
 
-  #pathOf(name: string, entry: LockedModel, file: string): string {
+  #pathOf(entry: LockedModel, file: string): string {
     return snapshotFilePath(this.cacheDir, entry.repo, entry.revision, file);
   }
 
@@ -110,7 +110,7 @@ export class ModelGuard {
     const locked = Object.hasOwn(entry.files, file) ? entry.files[file] : undefined;
     if (!locked) throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: ${file} is not a locked file`, { model: name, file });
     this.signerOf(name);
-    return readVerifiedFile(this.#pathOf(name, entry, file), locked, { model: name, file });
+    return readVerifiedFile(this.#pathOf(entry, file), locked, { model: name, file });
   }
 
   /**
@@ -155,7 +155,7 @@ export class ModelGuard {
     for (const [file, locked] of Object.entries(entry.files)) {
       const fileReport: FileReport = { path: file, size: locked.size, ok: true };
       try {
-        await checkLockedFile(this.#pathOf(name, entry, file), locked, { model: name, file });
+        await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file });
       } catch (err) {
         fileReport.ok = false;
         fileReport.error = toReportError(err);

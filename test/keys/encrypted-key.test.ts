@@ -10,19 +10,12 @@ import {
 } from "../../src/keys/encrypted-key.js";
 import { parsePublicKey } from "../../src/keys/load-key.js";
 import { cosignVector, envelopeJson, PASSWORD, withEnvelope } from "./vectors.js";
+import { rejection } from "../helpers/errors.js";
 
 function spkiDer(key: KeyObject): Buffer {
   return (key.type === "private" ? createPublicKey(key) : key).export({ type: "spki", format: "der" });
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
 
 function freshPkcs8(curve = "P-256"): Buffer {
   return generateKeyPairSync("ec", { namedCurve: curve }).privateKey.export({ type: "pkcs8", format: "der" });

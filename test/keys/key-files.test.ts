@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isModelGuardError } from "../../src/errors.js";
 import { readKeyFile, writeKeyPair } from "../../src/keys/key-files.js";
 import { cosignVector, cosignVectorPath } from "./vectors.js";
+import { rejection } from "../helpers/errors.js";
 
 // Lets a test make one open() fail, as a file appearing between check and create would.
 const hooks = vi.hoisted(() => ({ failOpen: undefined as { path: string; code: string } | undefined }));
@@ -22,14 +23,6 @@ vi.mock("node:fs/promises", async (importOriginal) => {
 // writeKeyPair only moves text; real keys are not needed here.
 const pair = { privatePem: "PRIVATE\n", publicPem: "PUBLIC\n" };
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
 
 let dir: string;
 beforeEach(() => {

@@ -7,6 +7,7 @@ import {
   parsePublicKey,
 } from "../../src/keys/load-key.js";
 import { cosignVector, envelopeJson, modelSigningVector, PASSWORD, withEnvelope } from "./vectors.js";
+import { rejection } from "../helpers/errors.js";
 
 function expectKeyInvalid(fn: () => unknown, mention?: string): void {
   try {
@@ -19,14 +20,6 @@ function expectKeyInvalid(fn: () => unknown, mention?: string): void {
   throw new Error("expected KEY_INVALID");
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("parsePrivateKey", () => {
   it("asks for the password of an encrypted cosign key, once", async () => {

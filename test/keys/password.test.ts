@@ -2,15 +2,8 @@ import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { isModelGuardError } from "../../src/errors.js";
 import { CONFIRM_PROMPT, PROMPT, readNewPassword, readPassword, type PasswordInput } from "../../src/keys/password.js";
+import { rejection } from "../helpers/errors.js";
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
 
 function capture(): { stream: Writable; text: () => string } {
   let out = "";

@@ -2,6 +2,9 @@ import { describe, it, expect } from "vitest";
 import { isModelGuardError } from "../../src/errors.js";
 import { checkExternalDataRefs, type CheckExternalDataOptions } from "../../src/onnx/check-external-data.js";
 import type { ExternalDataPlace, ExternalDataRef } from "../../src/onnx/external-data.js";
+import { messageOf } from "../helpers/errors.js";
+
+const unverified = (fn: () => unknown): string => messageOf("EXTERNAL_DATA_UNVERIFIED", fn);
 
 const options: CheckExternalDataOptions = {
   modelPath: "onnx/model.onnx",
@@ -16,15 +19,6 @@ const ref = (over: Partial<ExternalDataRef> = {}): ExternalDataRef => ({
   ...over,
 });
 
-function unverified(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(isModelGuardError(err, "EXTERNAL_DATA_UNVERIFIED")).toBe(true);
-    return (err as Error).message;
-  }
-  throw new Error("expected EXTERNAL_DATA_UNVERIFIED");
-}
 
 describe("checkExternalDataRefs", () => {
   it("returns nothing for a model without external data", () => {

@@ -1,7 +1,9 @@
 import { describe, it, expect } from "vitest";
-import { isModelGuardError } from "../../src/errors.js";
 import { decodeString, forEachField, readVarint, toSafeNumber, type WireField } from "../../src/onnx/protobuf-wire.js";
 import { bytesField, concatBytes, encodeVarint, varintField } from "../../src/onnx/protobuf-write.js";
+import { messageOf } from "../helpers/errors.js";
+
+const onnxInvalid = (fn: () => unknown): string => messageOf("ONNX_INVALID", fn);
 
 function fields(bytes: Uint8Array): WireField[] {
   const out: WireField[] = [];
@@ -9,15 +11,6 @@ function fields(bytes: Uint8Array): WireField[] {
   return out;
 }
 
-function onnxInvalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(isModelGuardError(err, "ONNX_INVALID")).toBe(true);
-    return (err as Error).message;
-  }
-  throw new Error("expected ONNX_INVALID");
-}
 
 describe("readVarint", () => {
   it("decodes 1-byte, multi-byte and full 64-bit values exactly", () => {

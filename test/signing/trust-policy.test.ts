@@ -7,6 +7,7 @@ import { signBlob } from "../../src/signing/blob-signature.js";
 import { signLockedModel, withSignature } from "../../src/signing/sign-locked-model.js";
 import { checkTrustPolicy, type TrustPolicy } from "../../src/signing/trust-policy.js";
 import { lockedEntry, makeKeys, tempDir } from "../helpers/fixtures.js";
+import { codeOf } from "../helpers/errors.js";
 
 const vectors = new URL("../../../shared/vectors/cosign/", import.meta.url);
 const dir = await tempDir();
@@ -20,14 +21,6 @@ function trusting(...keys: { publicKey: import("node:crypto").KeyObject }[]): Tr
   return { keys: keys.map((k) => ({ key: k.publicKey, fingerprint: publicKeyId(k.publicKey) })), allowUnsigned: false };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe("checkTrustPolicy with model signatures", () => {
   const signed = withSignature(entry, alice.privateKey, alice.publicKey);
