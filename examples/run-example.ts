@@ -4,6 +4,8 @@
  * input. Then show the guard refusing the same model after one byte of it changed.
  *
  *   npm run example              verified load + inference, then the one-byte tamper demo
+ *   npm run example -- --hub     the same, downloading the model from the local Hub (loopback)
+ *                                into a fresh cache, then a Hub that serves one byte wrong
  *   npm run example -- --tamper  flip one byte in the example cache itself (see `modelguard verify` fail)
  *   npm run example -- --reset   rebuild the example cache from the generated model
  */
@@ -13,13 +15,15 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ort from "onnxruntime-node";
-import { ModelGuard, ModelGuardError } from "modelguard";
-import { EXAMPLE_MODEL, EXAMPLE_REPO, EXAMPLE_REVISION, tinyClassifierFiles } from "./tiny-model.js";
+import { ModelGuard, ModelGuardError, readLockfile } from "modelguard";
+import { startLocalHub } from "../local-hub/index.js";
+import { EXAMPLE_MODEL, EXAMPLE_REPO, tinyClassifierFiles } from "./tiny-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const lockfile = join(here, "models.lock.json");
 const trustedKey = join(here, "keys", "cosign.pub");
 const exampleCache = process.env.MODELGUARD_EXAMPLE_CACHE ?? join(here, ".hf-cache");
+const EXAMPLE_REVISION = (await readLockfile(lockfile)).models[EXAMPLE_MODEL]!.revision;
 const snapshotOf = (cacheDir: string) => join(cacheDir, `models--${EXAMPLE_REPO.replace("/", "--")}`, "snapshots", EXAMPLE_REVISION);
 
 /** Stands in for `modelguard pull`: what a download would have left in the cache (plain files). */
@@ -40,8 +44,9 @@ async function flipOneByte(cacheDir: string): Promise<string> {
   return path;
 }
 
-async function classify(cacheDir: string): Promise<void> {
-  const guard = await ModelGuard.open({ lockfile, cacheDir, trust: { keys: [trustedKey] } });
+async function classify(cacheDir: string, hubUrl?: string): Promise<void> {
+  // Without a hub URL the guard stays offline: the example never reaches out to the real Hub.
+  const guard = await ModelGuard.open({ lockfile, cacheDir, trust: { keys: [trustedKey] }, ...(hubUrl ? { hubUrl } : { offline: true }) });
   const session = await guard.createSession(EXAMPLE_MODEL);
   const { labels } = JSON.parse((await guard.readFile(EXAMPLE_MODEL, "config.json")).toString("utf8")) as { labels: string[] };
   const features = Float32Array.from([1.0, 0.2, -0.5, 0.3]);
@@ -53,9 +58,9 @@ async function classify(cacheDir: string): Promise<void> {
   await session.release();
 }
 
-async function refused(cacheDir: string): Promise<ModelGuardError | undefined> {
+async function refused(cacheDir: string, hubUrl?: string): Promise<ModelGuardError | undefined> {
   try {
-    await classify(cacheDir);
+    await classify(cacheDir, hubUrl);
     return undefined;
   } catch (err) {
     if (err instanceof ModelGuardError) return err;
@@ -64,6 +69,30 @@ async function refused(cacheDir: string): Promise<ModelGuardError | undefined> {
 }
 
 const args = new Set(process.argv.slice(2));
+
+if (args.has("--hub")) {
+  const hub = await startLocalHub();
+  const work = await mkdtemp(join(tmpdir(), "modelguard-example-"));
+  try {
+    const commit = await hub.createRepo(EXAMPLE_REPO, { files: tinyClassifierFiles() });
+    if (commit !== EXAMPLE_REVISION) throw new Error(`the local Hub's commit ${commit} is not the locked ${EXAMPLE_REVISION}: run examples/make-lockfile.ts`);
+    console.log(`local Hub at ${hub.url} serves ${EXAMPLE_REPO}@${commit.slice(0, 12)}; the cache starts empty`);
+    const failure = await refused(join(work, "cache"), hub.url);
+    if (failure) {
+      console.error(`refused: [${failure.code}] ${failure.message}`);
+      process.exit(1);
+    }
+    hub.injectFault({ kind: "wrong-bytes", path: "onnx/model.onnx_data", times: Infinity });
+    const err = await refused(join(work, "cache-2"), hub.url);
+    if (!err) throw new Error("BUG: the guard loaded bytes the Hub served wrong");
+    console.log(`a Hub serving one wrong byte of onnx/model.onnx_data: refused [${err.code}] ${err.message}`);
+  } finally {
+    await hub.close();
+    await rm(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
 if (args.has("--reset")) await rm(exampleCache, { recursive: true, force: true });
 await fillCache(exampleCache);
 

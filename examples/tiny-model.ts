@@ -8,7 +8,6 @@ import { buildOnnxModel } from "../src/onnx/build-model.js";
 
 export const EXAMPLE_MODEL = "tiny-classifier";
 export const EXAMPLE_REPO = "modelguard-examples/tiny-classifier";
-export const EXAMPLE_REVISION = "5ee1e7c0de5ee1e7c0de5ee1e7c0de5ee1e7c0de";
 
 export function tinyClassifierFiles(): Record<string, Uint8Array> {
   const W = Float32Array.from([0.9, -0.4, 0.1, -0.2, 0.8, 0.3, 0.05, 0.1, -0.7, 0.4, -0.3, 0.6]);

@@ -21,8 +21,12 @@ export const ERROR_CODES = [
   "ONNX_INVALID",
   "UNSAFE_PATH",
   "FETCH_FAILED",
+  "LOCK_DRIFT",
+  "CACHE_WRITE_FAILED",
   "NOT_CACHED",
   "KEY_INVALID",
+  "CERTIFICATE_INVALID",
+  "TRUSTED_ROOT_INVALID",
   "KEY_EXISTS",
   "WRONG_PASSWORD",
   "PASSWORD_REQUIRED",
@@ -37,6 +41,9 @@ export interface ModelGuardErrorDetails {
   cause?: unknown;
   /** The verification report, on the error `verifyAll()` throws. */
   report?: VerifyReport;
+  /** For FETCH_FAILED: the HTTP status (absent for network errors) and the URL. */
+  httpStatus?: number;
+  url?: string;
 }
 
 export class ModelGuardError extends Error {
@@ -44,6 +51,8 @@ export class ModelGuardError extends Error {
   readonly model?: string;
   readonly file?: string;
   readonly report?: VerifyReport;
+  readonly httpStatus?: number;
+  readonly url?: string;
 
   constructor(code: ErrorCode, message: string, details: ModelGuardErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -52,6 +61,8 @@ export class ModelGuardError extends Error {
     if (details.model !== undefined) this.model = details.model;
     if (details.file !== undefined) this.file = details.file;
     if (details.report !== undefined) this.report = details.report;
+    if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
+    if (details.url !== undefined) this.url = details.url;
   }
 }
 
@@ -71,9 +82,11 @@ export function exitCodeFor(code: ErrorCode): 1 | 2 | 3 {
     case "SIGNATURE_INVALID":
     case "UNTRUSTED_SIGNER":
     case "EXTERNAL_DATA_UNVERIFIED":
+    case "LOCK_DRIFT":
       return 1;
     case "FETCH_FAILED":
     case "NOT_CACHED":
+    case "CACHE_WRITE_FAILED":
       return 3;
     default:
       return 2;

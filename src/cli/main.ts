@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ModelGuardError, exitCodeFor } from "../errors.js";
+import { registerAdd } from "./add.js";
 import { registerGenerateKeyPair } from "./generate-key-pair.js";
+import { registerPull } from "./pull.js";
 import { registerSign } from "./sign.js";
 import { registerSignBlob } from "./sign-blob.js";
 import { registerVerify } from "./verify.js";
@@ -26,7 +28,9 @@ export function buildProgram(): Command {
   registerGenerateKeyPair(program);
   registerSignBlob(program);
   registerVerifyBlob(program);
+  registerAdd(program);
   registerSign(program);
+  registerPull(program);
   registerVerify(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -2,7 +2,10 @@ import type { InferenceSession } from "onnxruntime-node";
 import { ModelGuardError, type ErrorCode } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedModel, Lockfile } from "../lockfile/types.js";
-import { resolveCacheDir, snapshotFilePath } from "../hub/cache-layout.js";
+import { snapshotFilePath } from "../hub/cache-layout.js";
+import { fetchLockedFile } from "../hub/fetch-locked-file.js";
+import { resolveHubOptions, type HubOptions } from "../hub/hub-options.js";
+import { pullModels, type PullOptions, type PulledFile } from "../hub/pull.js";
 import { readExternalDataRefs } from "../onnx/external-data.js";
 import { checkExternalDataRefs } from "../onnx/check-external-data.js";
 import { checkTrustPolicy, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
@@ -26,8 +29,13 @@ export interface ModelGuardOptions {
   allowUnsigned?: boolean;
   /** Hugging Face hub cache. Default `$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`. */
   cacheDir?: string;
-  /** Read only what is cached. (Downloading is not implemented yet; the cache is all there is.) */
+  /** Hub base URL. Default `$HF_ENDPOINT` or https://huggingface.co. */
+  hubUrl?: string;
+  /** Hub token. Default `$HF_TOKEN`. */
+  token?: string;
+  /** Never reach the Hub; read only what is cached. Default: `$HF_HUB_OFFLINE`. */
   offline?: boolean;
+  /** Environment to read HF_* variables from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -49,16 +57,22 @@ function toReportError(err: unknown): ReportError {
  */
 export class ModelGuard {
   readonly lockfilePath: string;
-  readonly cacheDir: string;
   readonly #lockfile: Lockfile;
+  readonly #hub: HubOptions;
   readonly #policy: TrustPolicy;
   readonly #signers = new Map<string, Signer>();
+  // Single flight: concurrent reads of one file share one read (or download) and one hash.
+  readonly #reads = new Map<string, Promise<Buffer>>();
 
-  private constructor(lockfilePath: string, lockfile: Lockfile, cacheDir: string, policy: TrustPolicy) {
+  private constructor(lockfilePath: string, lockfile: Lockfile, hub: HubOptions, policy: TrustPolicy) {
     this.lockfilePath = lockfilePath;
     this.#lockfile = lockfile;
-    this.cacheDir = cacheDir;
+    this.#hub = hub;
     this.#policy = policy;
+  }
+
+  get cacheDir(): string {
+    return this.#hub.cacheDir;
   }
 
   static async open(options: ModelGuardOptions = {}): Promise<ModelGuard> {
@@ -70,8 +84,8 @@ export class ModelGuard {
       readLockfile(lockfilePath),
       loadTrustedKeys(options.trust?.keys ?? []),
     ]);
-    const cacheDir = resolveCacheDir(options.cacheDir, options.env ?? process.env);
-    return new ModelGuard(lockfilePath, lockfile, cacheDir, { keys, allowUnsigned: options.allowUnsigned ?? false });
+    const hub = resolveHubOptions(options);
+    return new ModelGuard(lockfilePath, lockfile, hub, { keys, allowUnsigned: options.allowUnsigned ?? false });
   }
 
   /** The names of the locked models. */
@@ -101,16 +115,40 @@ export class ModelGuard {
   }
 
   #pathOf(entry: LockedModel, file: string): string {
-    return snapshotFilePath(this.cacheDir, entry.repo, entry.revision, file);
+    return snapshotFilePath(this.#hub.cacheDir, entry.repo, entry.revision, file);
   }
 
-  /** The verified bytes of one locked file. */
+  /**
+   * The verified bytes of one locked file: read from the cache, or, when it is not cached and the
+   * guard is not offline, downloaded (hashed as it arrives, cached, and returned from memory).
+   */
   async readFile(name: string, file: string): Promise<Buffer> {
     const entry = this.#entry(name);
     const locked = Object.hasOwn(entry.files, file) ? entry.files[file] : undefined;
     if (!locked) throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: ${file} is not a locked file`, { model: name, file });
     this.signerOf(name);
-    return readVerifiedFile(this.#pathOf(entry, file), locked, { model: name, file });
+    const key = JSON.stringify([name, file]);
+    let read = this.#reads.get(key);
+    if (!read) {
+      const ref = { model: name, file };
+      read = readVerifiedFile(this.#pathOf(entry, file), locked, ref)
+        .catch(async (err: unknown) => {
+          if (!(err instanceof ModelGuardError) || err.code !== "NOT_CACHED" || this.#hub.offline) throw err;
+          return (await fetchLockedFile(this.#hub, ref, entry, locked, { keepBytes: true }))!;
+        })
+        .finally(() => this.#reads.delete(key));
+      this.#reads.set(key, read);
+    }
+    return read;
+  }
+
+  /**
+   * Downloads what the cache lacks for the named models (all by default), every byte checked
+   * against the lockfile. Hands out no bytes, so it needs no trusted signature; loading does.
+   */
+  async pull(names: string[] = this.modelNames, options: PullOptions = {}): Promise<PulledFile[]> {
+    for (const name of names) this.#entry(name);
+    return pullModels(this.#lockfile, names, this.#hub, options);
   }
 
   /**

@@ -1,27 +1,60 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, symlink, unlink } from "node:fs/promises";
+import { mkdir, open, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { ModelGuardError } from "../errors.js";
 import { sha256Hex } from "../digest/sha256.js";
 import type { LockedFile } from "../lockfile/types.js";
 import { repoFolderName, snapshotFilePath } from "./cache-layout.js";
 
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, "wx", 0o644);
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export function blobsDir(cacheDir: string, repo: string): string {
+  return join(cacheDir, repoFolderName(repo), "blobs");
 }
 
+// An ETag comes from the server: only a plain hex digest may become a file name.
+const SAFE_ETAG = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 /**
- * Puts bytes that match their lock entry into the cache: `blobs/{sha256}` through a temporary file
- * and a rename, then `snapshots/{commit}/{path}` as a relative symlink to it, as huggingface_hub
- * lays it out. Checks the bytes first, so nothing unverified ever reaches a path a loader reads.
- * The blob is named by its sha256, which is the Hub's ETag for LFS files.
+ * Moves a verified temporary file to `blobs/{etag}` and links `snapshots/{commit}/{path}` to it
+ * with a relative symlink, as huggingface_hub lays the cache out (so its tools find our files).
+ * Both steps are renames, so a reader sees the old state or the new, and a concurrent process
+ * doing the same for the same file ends with the same bytes in place. Call only after the bytes
+ * were checked: nothing unverified may reach a snapshot path.
  */
+export async function placeVerifiedFile(
+  cacheDir: string,
+  repo: string,
+  revision: string,
+  filePath: string,
+  tempPath: string,
+  blobName: string,
+): Promise<string> {
+  const name = SAFE_ETAG.test(blobName) ? blobName : sha256Hex(Buffer.from(blobName));
+  const blob = join(blobsDir(cacheDir, repo), name);
+  const target = snapshotFilePath(cacheDir, repo, revision, filePath);
+  await rename(tempPath, blob);
+  await mkdir(dirname(target), { recursive: true });
+  const link = `${target}.${randomBytes(6).toString("hex")}.link`;
+  await symlink(relative(dirname(target), blob), link);
+  try {
+    await rename(link, target);
+  } catch (err) {
+    await unlink(link).catch(() => undefined);
+    throw err;
+  }
+  return target;
+}
+
+/** `refs/{ref}` holds the commit a branch or tag pointed to when it was resolved, as huggingface_hub writes it. */
+export async function writeRef(cacheDir: string, repo: string, ref: string, commit: string): Promise<void> {
+  if (ref === commit || ref.includes("..") || ref.startsWith("/")) return;
+  const path = join(cacheDir, repoFolderName(repo), "refs", ...ref.split("/"));
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(temp, commit);
+  await rename(temp, path);
+}
+
+/** Puts bytes already in memory into the cache, checking them against their lock entry first. */
 export async function storeInCache(
   cacheDir: string,
   repo: string,
@@ -34,26 +67,20 @@ export async function storeInCache(
   if (bytes.length !== locked.size || digest !== locked.sha256) {
     throw new ModelGuardError("DIGEST_MISMATCH", `${filePath}: refusing to cache bytes that do not match the lock`, { file: filePath });
   }
-  const blobs = join(cacheDir, repoFolderName(repo), "blobs");
-  const blob = join(blobs, digest);
-  const target = snapshotFilePath(cacheDir, repo, revision, filePath);
+  const blobs = blobsDir(cacheDir, repo);
   await mkdir(blobs, { recursive: true });
-  await mkdir(dirname(target), { recursive: true });
-  const temp = join(blobs, `.${digest}.${randomBytes(6).toString("hex")}.incomplete`);
+  const temp = join(blobs, `.modelguard-${randomBytes(8).toString("hex")}.part`);
   try {
-    await writeDurably(temp, bytes);
-    await rename(temp, blob);
+    const handle = await open(temp, "wx", 0o644);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return await placeVerifiedFile(cacheDir, repo, revision, filePath, temp, digest);
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
   }
-  const link = `${target}.${randomBytes(6).toString("hex")}.link`;
-  await symlink(relative(dirname(target), blob), link);
-  try {
-    await rename(link, target);
-  } catch (err) {
-    await unlink(link).catch(() => undefined);
-    throw err;
-  }
-  return target;
 }

@@ -12,8 +12,9 @@ import { tempDir } from "../helpers/fixtures.js";
 const examples = join(import.meta.dirname, "../../examples");
 
 function runExample(cacheDir: string, ...args: string[]) {
+  // HF_* from the environment must not steer the example elsewhere.
   return spawnSync(process.execPath, ["--import", "tsx", join(examples, "run-example.ts"), ...args], {
-    env: { ...process.env, MODELGUARD_EXAMPLE_CACHE: cacheDir },
+    env: { ...process.env, MODELGUARD_EXAMPLE_CACHE: cacheDir, HF_ENDPOINT: "", HF_HUB_OFFLINE: "", HF_TOKEN: "" },
     encoding: "utf8",
   });
 }
@@ -49,5 +50,14 @@ describe("the bundled example", () => {
     expect(refused.stderr).toMatch(/refused: \[DIGEST_MISMATCH\]/);
 
     expect(runExample(cache, "--reset").status).toBe(0);
+  });
+
+  it("with --hub, downloads the model from the local Hub, loads it, and refuses a Hub that serves a wrong byte", () => {
+    const res = runExample("/nonexistent-unused", "--hub");
+    expect(res.stderr).toBe("");
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/the cache starts empty/);
+    expect(res.stdout).toMatch(/-> cat \(cat 0\.5358/);
+    expect(res.stdout).toMatch(/refused \[DIGEST_MISMATCH\].*nothing was cached/);
   });
 });

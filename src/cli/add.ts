@@ -1,0 +1,101 @@
+import type { Command } from "commander";
+import { ModelGuardError } from "../errors.js";
+import { addModelFromHub } from "../hub/add-model.js";
+import { describeLockChange } from "../lockfile/diff.js";
+import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
+import type { Lockfile } from "../lockfile/types.js";
+import { repoIdProblem, validateLockfile } from "../lockfile/validate.js";
+import { globalOptions } from "./global-options.js";
+import { hubContext } from "./hub-context.js";
+import { writeErr, writeOut } from "./io.js";
+import { createDownloadProgress } from "./progress.js";
+
+interface Options {
+  name?: string;
+  include?: string[];
+  exclude?: string[];
+  update?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `org/name@rev`: the ref may itself hold '/' (`refs/pr/1`), the repo id may not hold '@'. */
+function parseRepoArg(arg: string): { repo: string; ref?: string } {
+  const at = arg.indexOf("@");
+  const repo = at === -1 ? arg : arg.slice(0, at);
+  const ref = at === -1 ? undefined : arg.slice(at + 1);
+  const problem = repoIdProblem(repo);
+  if (problem) throw new ModelGuardError("USAGE", `${JSON.stringify(repo)} ${problem}`);
+  if (ref === "") throw new ModelGuardError("USAGE", `${arg}: empty revision after '@'`);
+  return ref === undefined ? { repo } : { repo, ref };
+}
+
+async function readOrCreate(path: string): Promise<Lockfile> {
+  try {
+    return await readLockfile(path);
+  } catch (err) {
+    if (err instanceof ModelGuardError && err.code === "LOCKFILE_NOT_FOUND") return { lockfileVersion: 1, models: {} };
+    throw err;
+  }
+}
+
+export function registerAdd(program: Command): void {
+  program
+    .command("add")
+    .description("lock a model from the Hub: resolve the ref to a commit, download and hash the files, write the lockfile entry")
+    .argument("<repo>", "REPO[@REV]: a Hub model repo and a branch, tag or commit (default main)")
+    .option("--name <name>", "the model's name in the lockfile (default: the repo's name)")
+    .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files)", collect)
+    .option("--exclude <glob>", "files to leave out (repeatable)", collect)
+    .option("--update", "re-pin a model that is already locked, to what the ref names now")
+    .action(async (arg: string, options: Options, command: Command) => {
+      const global = globalOptions(command);
+      const { repo, ref } = parseRepoArg(arg);
+      const name = options.name ?? repo.split("/").pop()!;
+      const lockfile = await readOrCreate(global.lockfile);
+      const { hub, fetch } = hubContext(global);
+      const progress = createDownloadProgress(global);
+      let entry;
+      try {
+        entry = await addModelFromHub(
+          {
+            repo,
+            ...(ref === undefined ? {} : { ref }),
+            ...(options.include ? { include: options.include } : {}),
+            ...(options.exclude ? { exclude: options.exclude } : {}),
+            onStart: ({ file, size }) => progress.start(file, size),
+            onProgress: (file, bytes) => progress.advance(file, bytes),
+            onRetry: (file, info) => {
+              if (!global.quiet && !global.json) writeErr(`retrying ${file} in ${Math.round(info.delayMs)} ms (${info.reason})`);
+            },
+          },
+          hub,
+          fetch,
+        );
+      } finally {
+        progress.stop();
+      }
+      const existing = lockfile.models[name];
+      const { signatures: _dropped, ...existingUnsigned } = existing ?? {};
+      const changes = existing ? describeLockChange(existing, entry) : [];
+      if (existing && changes.length === 0 && existing.ref === entry.ref) {
+        if (global.json) writeOut(JSON.stringify({ name, changed: false, revision: entry.revision }));
+        else if (!global.quiet) writeErr(`${name} is up to date: ${repo}@${entry.revision}`);
+        return;
+      }
+      if (existing && !options.update) {
+        if (global.json) writeOut(JSON.stringify({ name, changed: true, changes }, null, 2));
+        else writeErr([`${name} is locked at ${existing.revision}; ${repo}@${ref ?? "main"} would change it:`, ...changes.map((c) => `  ${c}`)].join("\n"));
+        throw new ModelGuardError("LOCK_DRIFT", `${name}: the lockfile was not changed; run again with --update to re-pin`, { model: name });
+      }
+      // Unknown fields of an existing entry survive; its signatures do not (they sign the old entry).
+      lockfile.models[name] = { ...(existing ? existingUnsigned : {}), ...entry };
+      await writeLockfile(global.lockfile, validateLockfile(lockfile));
+      if (global.json) writeOut(JSON.stringify({ name, changed: true, entry: lockfile.models[name] }, null, 2));
+      else if (!global.quiet) {
+        const bytes = Object.values(entry.files).reduce((n, f) => n + f.size, 0);
+        writeErr(`locked ${name}: ${repo}@${entry.revision} (${Object.keys(entry.files).length} files, ${bytes} bytes) in ${global.lockfile}`);
+        if (existing) for (const c of changes) writeErr(`  ${c}`);
+      }
+    });
+}

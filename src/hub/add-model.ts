@@ -1,0 +1,114 @@
+import { readFile, rm } from "node:fs/promises";
+import pLimit from "p-limit";
+import { ModelGuardError } from "../errors.js";
+import type { LockedModel } from "../lockfile/types.js";
+import { readExternalDataRefs } from "../onnx/external-data.js";
+import { downloadFile, type DownloadedFile } from "./download-file.js";
+import type { FetchProgress } from "./fetch-locked-file.js";
+import type { HubOptions } from "./hub-options.js";
+import { listRepoFiles, type RepoFile } from "./list-repo-files.js";
+import { resolveRevision } from "./resolve-revision.js";
+import { selectFiles } from "./select-files.js";
+import { blobsDir, placeVerifiedFile, writeRef } from "./store-in-cache.js";
+
+export interface AddModelRequest {
+  repo: string;
+  /** Branch, tag or full commit id. Default `main`. */
+  ref?: string;
+  include?: string[];
+  exclude?: string[];
+  concurrency?: number;
+  retry?: FetchProgress["retry"];
+  onStart?: (file: { file: string; size: number }) => void;
+  onProgress?: (file: string, bytes: number) => void;
+  onRetry?: (file: string, info: { attempt: number; delayMs: number; reason: string }) => void;
+}
+
+/**
+ * Locks a model from the Hub: resolves the ref to a commit once, lists that commit's tree, takes
+ * the selected files (and the external-data files their ONNX graphs name), downloads each while
+ * hashing it, and checks it against the Hub's own digests (LFS: sha256 `lfs.oid`; regular files:
+ * the git blob SHA-1 `oid`) and sizes. Only when every file matches are they placed in the cache;
+ * on any mismatch nothing is placed and the error names the file.
+ */
+export async function addModelFromHub(request: AddModelRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<LockedModel> {
+  if (hub.offline) throw new ModelGuardError("NOT_CACHED", `cannot add ${request.repo}: HF_HUB_OFFLINE is set`);
+  const ref = request.ref ?? "main";
+  const revision = await resolveRevision(request.repo, ref, hub, fetchImpl);
+  const tree = await listRepoFiles(request.repo, revision, hub, fetchImpl);
+  const byPath = new Map(tree.map((f) => [f.path, f]));
+  const selected = selectFiles([...byPath.keys()], request.include, request.exclude);
+  if (selected.length === 0) {
+    throw new ModelGuardError("USAGE", `no file of ${request.repo}@${ref} matches the include/exclude globs`);
+  }
+  const limit = pLimit(request.concurrency ?? 4);
+  const downloaded = new Map<string, DownloadedFile>();
+  const fetchOne = (file: RepoFile) =>
+    limit(async () => {
+      request.onStart?.({ file: file.path, size: file.size });
+      const result = await downloadFile({
+        hubUrl: hub.hubUrl,
+        ...(hub.token ? { token: hub.token } : {}),
+        repo: request.repo,
+        revision,
+        path: file.path,
+        size: file.size,
+        tempDir: blobsDir(hub.cacheDir, request.repo),
+        gitBlobSha1: file.lfsSha256 === undefined,
+        ...(request.retry ? { retry: request.retry } : {}),
+        onProgress: (bytes) => request.onProgress?.(file.path, bytes),
+        onRetry: (info) => request.onRetry?.(file.path, info),
+      });
+      downloaded.set(file.path, result);
+      checkAgainstTree(request.repo, file, result);
+    });
+  try {
+    await allOrFirstError(selected.map((p) => fetchOne(byPath.get(p)!)));
+    // External data named by the selected graphs comes along, wherever the globs left it.
+    const extra = await externalDataFiles(selected, downloaded, byPath);
+    await allOrFirstError(extra.map((p) => fetchOne(byPath.get(p)!)));
+  } catch (err) {
+    await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
+    throw err;
+  }
+  const files: LockedModel["files"] = {};
+  for (const [path, result] of [...downloaded].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    await placeVerifiedFile(hub.cacheDir, request.repo, revision, path, result.tempPath, result.etag ?? result.sha256);
+    files[path] = { size: result.size, sha256: result.sha256 };
+  }
+  await writeRef(hub.cacheDir, request.repo, ref, revision);
+  return { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files };
+}
+
+/** Waits for every download to settle (so none is still writing when temporaries are removed), then throws the first error. */
+async function allOrFirstError(jobs: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(jobs)).find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+function checkAgainstTree(repo: string, file: RepoFile, result: DownloadedFile): void {
+  const where = { file: file.path };
+  if (result.size !== file.size) {
+    throw new ModelGuardError("SIZE_MISMATCH", `${repo}: ${file.path} is ${result.size} bytes, the Hub lists ${file.size}`, where);
+  }
+  if (file.lfsSha256 !== undefined && result.sha256 !== file.lfsSha256) {
+    throw new ModelGuardError("DIGEST_MISMATCH", `${repo}: ${file.path} has sha256 ${result.sha256}, the Hub lists ${file.lfsSha256}`, where);
+  }
+  if (file.lfsSha256 === undefined && file.oid !== undefined && result.gitBlobSha1 !== file.oid) {
+    throw new ModelGuardError("DIGEST_MISMATCH", `${repo}: ${file.path} has git blob id ${result.gitBlobSha1}, the Hub lists ${file.oid}`, where);
+  }
+}
+
+/** Repo paths of external-data files the downloaded `.onnx` graphs name that are not downloaded yet. */
+async function externalDataFiles(selected: string[], downloaded: Map<string, DownloadedFile>, tree: Map<string, RepoFile>): Promise<string[]> {
+  const extra = new Set<string>();
+  for (const path of selected.filter((p) => p.endsWith(".onnx"))) {
+    const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+    const refs = readExternalDataRefs(await readFile(downloaded.get(path)!.tempPath));
+    for (const ref of refs) {
+      const target = folder + ref.location;
+      if (tree.has(target) && !downloaded.has(target)) extra.add(target);
+    }
+  }
+  return [...extra];
+}

@@ -1,0 +1,63 @@
+import { rm } from "node:fs/promises";
+import { ModelGuardError } from "../errors.js";
+import type { LockedFile, LockedModel } from "../lockfile/types.js";
+import { downloadFile } from "./download-file.js";
+import type { HubOptions } from "./hub-options.js";
+import type { RetryPolicy } from "./retry.js";
+import { blobsDir, placeVerifiedFile } from "./store-in-cache.js";
+
+export interface FetchProgress {
+  onProgress?: (bytes: number) => void;
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  retry?: RetryPolicy;
+}
+
+/**
+ * Downloads one locked file into the cache: streamed to a temporary file in `blobs/` while it is
+ * hashed, checked against the lock's size and sha256, and only then renamed into place. With
+ * `keepBytes` the same bytes that were hashed come back in memory, so a load needs no second read.
+ */
+export async function fetchLockedFile(
+  hub: HubOptions,
+  ref: { model: string; file: string },
+  entry: Pick<LockedModel, "repo" | "revision">,
+  locked: LockedFile,
+  options: FetchProgress & { keepBytes?: boolean } = {},
+): Promise<Buffer | undefined> {
+  if (hub.offline) {
+    throw new ModelGuardError("NOT_CACHED", `model ${ref.model}: ${ref.file} is not cached and HF_HUB_OFFLINE is set`, ref);
+  }
+  const downloaded = await downloadFile({
+    hubUrl: hub.hubUrl,
+    ...(hub.token ? { token: hub.token } : {}),
+    repo: entry.repo,
+    revision: entry.revision,
+    path: ref.file,
+    size: locked.size,
+    tempDir: blobsDir(hub.cacheDir, entry.repo),
+    ...(options.keepBytes ? { keepBytes: true } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+  }).catch((err: unknown) => {
+    if (err instanceof ModelGuardError && err.model === undefined) {
+      throw new ModelGuardError(err.code, `model ${ref.model}: ${err.message}`, {
+        ...ref,
+        cause: err,
+        ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
+        ...(err.url === undefined ? {} : { url: err.url }),
+      });
+    }
+    throw err;
+  });
+  if (downloaded.sha256 !== locked.sha256) {
+    await rm(downloaded.tempPath, { force: true });
+    throw new ModelGuardError(
+      "DIGEST_MISMATCH",
+      `model ${ref.model}: the Hub served ${ref.file} with sha256 ${downloaded.sha256}, the lockfile says ${locked.sha256}; nothing was cached`,
+      ref,
+    );
+  }
+  await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, downloaded.etag ?? downloaded.sha256);
+  return downloaded.bytes;
+}

@@ -1,0 +1,35 @@
+import { resolveCacheDir } from "./cache-layout.js";
+
+export const DEFAULT_HUB_URL = "https://huggingface.co";
+
+/** Where and how to reach the Hub, resolved once from options and the huggingface_hub environment. */
+export interface HubOptions {
+  hubUrl: string;
+  token?: string;
+  offline: boolean;
+  cacheDir: string;
+}
+
+export interface HubOptionsInput {
+  hubUrl?: string;
+  token?: string;
+  offline?: boolean;
+  cacheDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** huggingface_hub's reading of boolean variables: "1", "ON", "YES", "TRUE", any case. */
+function envFlag(value: string | undefined): boolean {
+  return value !== undefined && ["1", "on", "yes", "true"].includes(value.trim().toLowerCase());
+}
+
+export function resolveHubOptions(input: HubOptionsInput = {}): HubOptions {
+  const env = input.env ?? process.env;
+  const token = input.token ?? (env.HF_TOKEN || undefined);
+  return {
+    hubUrl: (input.hubUrl ?? (env.HF_ENDPOINT || DEFAULT_HUB_URL)).replace(/\/+$/, ""),
+    ...(token ? { token } : {}),
+    offline: input.offline ?? envFlag(env.HF_HUB_OFFLINE),
+    cacheDir: resolveCacheDir(input.cacheDir, env),
+  };
+}

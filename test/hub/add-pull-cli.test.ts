@@ -1,0 +1,185 @@
+import { readFile, readdir, rm, stat, lstat, readlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { snapshotFilePath } from "../../src/hub/cache-layout.js";
+import { sha256Hex } from "../../src/digest/sha256.js";
+import { runCli } from "../helpers/run-cli.js";
+import { onnxRepoFiles, startHubEnv, type HubTestEnv } from "./hub-fixture.js";
+
+let env: HubTestEnv;
+afterEach(async () => {
+  await env?.hub.close();
+});
+
+async function lock(e: HubTestEnv) {
+  return JSON.parse(await readFile(e.lockfilePath, "utf8"));
+}
+
+async function allFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) if (!entry.isDirectory()) out.push(join(entry.parentPath, entry.name));
+  return out;
+}
+
+describe("modelguard add", () => {
+  it("locks the default ONNX selection at the resolved commit, with external data, across paginated listings", async () => {
+    env = await startHubEnv(2);
+    const files = onnxRepoFiles();
+    const sha = await env.hub.createRepo("org/tiny", { files });
+    const res = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
+    expect(res.stderr).toMatch(/locked tiny: org\/tiny@/);
+    expect(res.code).toBe(0);
+    const entry = (await lock(env)).models.tiny;
+    expect(entry).toMatchObject({ repo: "org/tiny", revision: sha, ref: "main" });
+    expect(Object.keys(entry.files).sort()).toEqual(["config.json", "onnx/model.onnx", "onnx/model.onnx_data", "tokenizer.json"]);
+    for (const [path, f] of Object.entries(entry.files) as [string, { size: number; sha256: string }][]) {
+      expect(f).toEqual({ size: files[path]!.length, sha256: sha256Hex(files[path]!) });
+      const snap = snapshotFilePath(env.cacheDir, "org/tiny", sha, path);
+      expect((await lstat(snap)).isSymbolicLink()).toBe(true);
+      expect(await readlink(snap)).toMatch(/^(\.\.\/)+blobs\//);
+      expect((await readFile(snap)).equals(Buffer.from(files[path]!))).toBe(true);
+    }
+    expect(await readFile(join(env.cacheDir, "models--org--tiny", "refs", "main"), "utf8")).toBe(sha);
+    // Pagination was followed: more than one tree page was asked for.
+    expect(env.hub.requests.filter((r) => r.url.includes("/tree/")).length).toBeGreaterThan(1);
+  });
+
+  it("takes --include/--exclude globs, LFS files from the CDN, and a tag", async () => {
+    env = await startHubEnv();
+    const files = onnxRepoFiles();
+    const sha = await env.hub.createRepo("org/tiny", { files, tags: ["v1"] });
+    const res = await runCli([...env.g, "add", "org/tiny@v1", "--name", "t", "--include", "weights/**", "--include", "*.md", "--exclude", "README.md"], { env: env.env });
+    expect(res.code).toBe(0);
+    const entry = (await lock(env)).models.t;
+    expect(entry).toMatchObject({ revision: sha, ref: "v1" });
+    expect(Object.keys(entry.files)).toEqual(["weights/big.bin"]);
+    expect(env.hub.requests.some((r) => r.url.includes("big.bin") && r.status === 302)).toBe(true);
+  });
+
+  it("refuses wrong bytes served under the right digest: exit 1, no lockfile, nothing cached", async () => {
+    env = await startHubEnv();
+    await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    env.hub.injectFault({ kind: "wrong-bytes", path: "onnx/model.onnx_data", times: Infinity });
+    const res = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/DIGEST_MISMATCH|onnx\/model\.onnx_data has (sha256|git blob id)/);
+    await expect(stat(env.lockfilePath)).rejects.toMatchObject({ code: "ENOENT" });
+    const cached = await allFiles(env.cacheDir).catch(() => []);
+    expect(cached.filter((p) => p.includes("/snapshots/") || p.includes("/blobs/"))).toEqual([]);
+  });
+
+  it("reports drift when the branch moved after locking, and re-pins only with --update", async () => {
+    env = await startHubEnv();
+    const first = await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    expect((await runCli([...env.g, "add", "org/tiny"], { env: env.env })).code).toBe(0);
+    const same = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
+    expect(same).toMatchObject({ code: 0 });
+    expect(same.stderr).toMatch(/up to date/);
+    const moved = await env.hub.commit("org/tiny", { "config.json": Buffer.from('{"model_type":"add","v":2}\n') });
+    const before = await readFile(env.lockfilePath, "utf8");
+    const drift = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
+    expect(drift.code).toBe(1);
+    expect(drift.stderr).toContain(`revision: ${first} -> ${moved}`);
+    expect(drift.stderr).toMatch(/~ config\.json/);
+    expect(await readFile(env.lockfilePath, "utf8")).toBe(before);
+    // The pinned bytes still load from the pinned commit.
+    expect((await runCli([...env.g, "verify", "--allow-unsigned"], { env: env.env })).code).toBe(0);
+    expect((await runCli([...env.g, "add", "org/tiny", "--update"], { env: env.env })).code).toBe(0);
+    expect((await lock(env)).models.tiny.revision).toBe(moved);
+  });
+
+  it("gives Hub errors exit 3 with the Hub's reason", async () => {
+    env = await startHubEnv();
+    await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    const missing = await runCli([...env.g, "add", "org/nope"], { env: env.env });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/HTTP 40[14]: repository not found/);
+    const rev = await runCli([...env.g, "add", "org/tiny@no-such-branch"], { env: env.env });
+    expect(rev.code).toBe(3);
+    expect(rev.stderr).toMatch(/revision not found/);
+    await env.hub.setGated("org/tiny", "hf_good");
+    const gated = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
+    expect(gated.code).toBe(3);
+    expect(gated.stderr).toMatch(/gated/i);
+    expect((await runCli([...env.g, "add", "org/tiny"], { env: { ...env.env, HF_TOKEN: "hf_good" } })).code).toBe(0);
+  });
+});
+
+describe("modelguard pull", () => {
+  async function locked(): Promise<HubTestEnv> {
+    env = await startHubEnv();
+    await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    expect((await runCli([...env.g, "add", "org/tiny", "--include", "**"], { env: env.env })).code).toBe(0);
+    await rm(env.cacheDir, { recursive: true, force: true });
+    env.hub.requests.length = 0;
+    return env;
+  }
+
+  it("fills an empty cache, verifying every byte, then finds it all cached", async () => {
+    const e = await locked();
+    const res = await runCli([...e.g, "pull"], { env: e.env });
+    expect(res.stderr).toMatch(/pulled 7 files: 7 downloaded/);
+    expect(res.code).toBe(0);
+    expect((await runCli([...e.g, "verify", "--allow-unsigned"], { env: e.env })).code).toBe(0);
+    e.hub.requests.length = 0;
+    const again = await runCli([...e.g, "pull"], { env: e.env });
+    expect(again.stderr).toMatch(/7 already cached/);
+    expect(e.hub.requests).toEqual([]);
+  });
+
+  it("offline: exit 3 NOT_CACHED without a request; with a cache, succeeds", async () => {
+    const e = await locked();
+    const offline = await runCli([...e.g, "pull"], { env: { ...e.env, HF_HUB_OFFLINE: "1" } });
+    expect(offline.code).toBe(3);
+    expect(offline.stderr).toMatch(/not cached and HF_HUB_OFFLINE is set/);
+    expect(e.hub.requests).toEqual([]);
+    expect((await runCli([...e.g, "pull"], { env: e.env })).code).toBe(0);
+    e.hub.requests.length = 0;
+    expect((await runCli([...e.g, "pull"], { env: { ...e.env, HF_HUB_OFFLINE: "1" } })).code).toBe(0);
+    expect(e.hub.requests).toEqual([]);
+  });
+
+  it.each([
+    ["a connection reset mid-body (resumed with Range)", { kind: "reset" as const, afterBytes: 100 * 1024 }, /bytes=\d+-/],
+    ["a truncated body", { kind: "truncate" as const }, undefined],
+    ["a 500", { kind: "status-500" as const, times: 2 }, undefined],
+    ["a 429 with Retry-After", { kind: "status-429" as const, retryAfterSeconds: 1 }, undefined],
+    ["a server that ignores Range after a reset", { kind: "reset" as const, afterBytes: 1000, then: "no-range" as const }, undefined],
+  ])("retries %s and caches only verified bytes", async (_what, { then, ...fault }: { kind: "reset" | "truncate" | "status-500" | "status-429"; then?: "no-range" }, rangeHeader) => {
+    const e = await locked();
+    e.hub.injectFault({ ...fault, path: "weights/big.bin" });
+    if (then) e.hub.injectFault({ kind: then, path: "weights/big.bin" });
+    const res = await runCli([...e.g, "pull"], { env: e.env });
+    expect(res.stderr).toMatch(/retrying/);
+    expect(res.code).toBe(0);
+    if (rangeHeader) expect(e.hub.requests.some((r) => r.url.includes("big.bin") && rangeHeader.test(r.range ?? ""))).toBe(true);
+    expect((await runCli([...e.g, "verify", "--allow-unsigned"], { env: e.env })).code).toBe(0);
+  });
+
+  it.each([
+    ["wrong bytes under the right digest", { kind: "wrong-bytes" as const }, 1, /DIGEST_MISMATCH|sha256/],
+    ["a body longer than the locked size", { kind: "extra-bytes" as const }, 1, /runs past|SIZE_MISMATCH|serves/],
+    ["a 500 on every try", { kind: "status-500" as const }, 3, /HTTP 500/],
+  ])("refuses %s: nothing is cached for that file", async (_what, fault, code, message) => {
+    const e = await locked();
+    e.hub.injectFault({ ...fault, path: "weights/big.bin", times: Infinity });
+    const res = await runCli([...e.g, "pull"], { env: e.env });
+    expect(res.code).toBe(code);
+    expect(res.stderr).toMatch(message);
+    const cached = await allFiles(e.cacheDir);
+    expect(cached.some((p) => p.endsWith("big.bin"))).toBe(false);
+    expect(cached.some((p) => p.endsWith(".part"))).toBe(false);
+  });
+
+  it("replaces a corrupted cached file", async () => {
+    const e = await locked();
+    expect((await runCli([...e.g, "pull"], { env: e.env })).code).toBe(0);
+    const entry = (await lock(e)).models.tiny;
+    const p = snapshotFilePath(e.cacheDir, "org/tiny", entry.revision, "config.json");
+    await rm(p);
+    await writeFile(p, "corrupted");
+    const res = await runCli([...e.g, "pull"], { env: e.env });
+    expect(res.stderr).toMatch(/1 repaired/);
+    expect((await runCli([...e.g, "verify", "--allow-unsigned"], { env: e.env })).code).toBe(0);
+  });
+});
