@@ -31,6 +31,8 @@ async function setup(files: Record<string, Uint8Array>, signer: typeof alice | n
       cacheDir: made.cacheDir,
       trust: { keys: options.keys ?? [alice.publicPath] },
       allowUnsigned: options.allowUnsigned ?? false,
+      // Cache only: a missing file must be NOT_CACHED here, never a download attempt.
+      offline: true,
     });
   const pathOf = (file: string) => snapshotFilePath(made.cacheDir, "org/add", made.lockfile.models.add!.revision, file);
   return { ...made, open, pathOf };
