@@ -1,6 +1,8 @@
-export { ModelGuard, listFailures } from "./guard/guard.js";
-export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, Failure } from "./guard/guard.js";
-export type { VerifyReport, ModelReport, FileReport, ReportError } from "./guard/report.js";
+export { ModelGuard } from "./guard/guard.js";
+export type { ModelGuardOptions, TrustOptions, CreateSessionOptions } from "./guard/guard.js";
+export { listFailures, REPORT_VERSION } from "./guard/report.js";
+export type { VerifyReport, ModelReport, FileReport, ReportError, Failure } from "./guard/report.js";
+export type { PullOptions, PulledFile } from "./hub/pull.js";
 export { ModelGuardError, ERROR_CODES, isModelGuardError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { Lockfile, LockedModel, LockedFile, BlobSignature } from "./lockfile/types.js";

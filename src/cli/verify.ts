@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { ModelGuard, listFailures } from "../guard/guard.js";
+import { ModelGuard } from "../guard/guard.js";
+import { listFailures } from "../guard/report.js";
 import { ModelGuardError, exitCodeFor } from "../errors.js";
 import type { VerifyReport } from "../guard/report.js";
 import { globalOptions } from "./global-options.js";
@@ -29,7 +30,7 @@ export function registerVerify(program: Command): void {
     .option("--identity <id>", "trusted Sigstore identity (not supported yet)")
     .option("--identity-provider <iss>", "issuer of --identity")
     .option("--allow-unsigned", "accept models with no trusted signature")
-    .option("--offline", "use only the cache (the default until downloads land)")
+    .option("--offline", "make no network request (verify reads only the cache in any case)")
     .action(async (names: string[], options: Options, command: Command) => {
       const global = globalOptions(command);
       if (options.identity || options.identityProvider) {

@@ -1,5 +1,5 @@
 import type { InferenceSession } from "onnxruntime-node";
-import { ModelGuardError, type ErrorCode } from "../errors.js";
+import { ModelGuardError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedModel, Lockfile } from "../lockfile/types.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
@@ -10,7 +10,7 @@ import { readExternalDataRefs } from "../onnx/external-data.js";
 import { checkExternalDataRefs } from "../onnx/check-external-data.js";
 import { checkTrustPolicy, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
 import { pickOnnxFile } from "./pick-onnx-file.js";
-import type { FileReport, ModelReport, ReportError, VerifyReport } from "./report.js";
+import { buildReport, listFailures, type FileReport, type ModelReport, type ReportError, type VerifyReport } from "./report.js";
 import { loadTrustedKeys, type TrustedKeyInput } from "./trusted-keys.js";
 import { checkLockedFile, readVerifiedFile } from "./verify-locked-file.js";
 
@@ -183,7 +183,8 @@ export class ModelGuard {
   /** Checks one model: its signatures, then every locked file's size and sha256, collecting every failure. */
   async verifyModel(name: string): Promise<ModelReport> {
     const entry = this.#entry(name);
-    const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, files: [] };
+    const started = performance.now();
+    const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };
     try {
       report.signer = this.signerOf(name);
     } catch (err) {
@@ -191,28 +192,34 @@ export class ModelGuard {
       report.ok = false;
     }
     for (const [file, locked] of Object.entries(entry.files)) {
-      const fileReport: FileReport = { path: file, size: locked.size, ok: true };
+      const fileStarted = performance.now();
+      const fileReport: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
       try {
-        await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file });
+        fileReport.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file });
       } catch (err) {
         fileReport.ok = false;
         fileReport.error = toReportError(err);
         report.ok = false;
       }
+      fileReport.durationMs = performance.now() - fileStarted;
       report.files.push(fileReport);
     }
+    report.durationMs = performance.now() - started;
     return report;
   }
 
   /**
-   * The startup gate: verifies the named models (all by default) and returns the report; throws a
-   * ModelGuardError carrying the report when anything failed, with the first failure's code.
+   * The startup gate: verifies the named models (all by default) from the cache and returns the
+   * report; throws a ModelGuardError carrying the report when anything failed, with the first
+   * failure's code and every failure in its message.
    */
   async verifyAll(names: string[] = this.modelNames): Promise<VerifyReport> {
     for (const name of names) this.#entry(name);
+    const startedAt = new Date();
+    const started = performance.now();
     const models: ModelReport[] = [];
     for (const name of names) models.push(await this.verifyModel(name));
-    const report: VerifyReport = { ok: models.every((m) => m.ok), models };
+    const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) {
       const failures = listFailures(report);
       const first = failures[0]!;
@@ -224,21 +231,4 @@ export class ModelGuard {
     }
     return report;
   }
-}
-
-export interface Failure {
-  code: ErrorCode;
-  message: string;
-  model: string;
-  file?: string;
-}
-
-/** Every failure in a report, model-level first, in lockfile order. */
-export function listFailures(report: VerifyReport): Failure[] {
-  const out: Failure[] = [];
-  for (const model of report.models) {
-    if (model.error) out.push({ ...model.error, model: model.name });
-    for (const file of model.files) if (file.error) out.push({ ...file.error, model: model.name, file: file.path });
-  }
-  return out;
 }

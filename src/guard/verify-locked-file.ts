@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
 import { hashFile, readAndHash } from "../digest/read-and-hash.js";
 import type { LockedFile } from "../lockfile/types.js";
@@ -50,9 +51,15 @@ export async function readVerifiedFile(path: string, locked: LockedFile, ref: Fi
   return result.bytes;
 }
 
-/** Checks a file against its lock entry by streaming it, keeping no bytes: the `verify` gate. */
-export async function checkLockedFile(path: string, locked: LockedFile, ref: FileRef): Promise<void> {
+/**
+ * Checks a file against its lock entry by streaming it, keeping no bytes: the `verify` gate.
+ * A wrong size is caught from the file's metadata before any byte is read. Returns the bytes hashed.
+ */
+export async function checkLockedFile(path: string, locked: LockedFile, ref: FileRef): Promise<number> {
+  const { size } = await guardOpen(ref, path, () => stat(path));
+  if (size !== locked.size) throw sizeMismatch(ref, locked, size);
   const result = await guardOpen(ref, path, () => hashFile(path));
   if (result.size !== locked.size) throw sizeMismatch(ref, locked, result.size);
   if (result.sha256 !== locked.sha256) throw digestMismatch(ref, locked, result.sha256);
+  return result.size;
 }
