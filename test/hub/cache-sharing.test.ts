@@ -81,6 +81,21 @@ describe("ModelGuard fetches on demand", () => {
     await expect(offline.createSession("tiny")).resolves.toBeDefined();
   });
 
+  it("many concurrent createSession calls read and verify each file once, and the sessions release", async () => {
+    env = await startHubEnv();
+    await lockTiny(env);
+    const { rm } = await import("node:fs/promises");
+    await rm(env.cacheDir, { recursive: true });
+    env.hub.requests.length = 0;
+    const guard = await ModelGuard.open({ lockfile: env.lockfilePath, cacheDir: env.cacheDir, hubUrl: env.hub.url, allowUnsigned: true, env: {} });
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => guard.createSession("tiny")));
+    const downloads = env.hub.requests.filter((r) => r.endpoint === "resolve").map((r) => r.path);
+    expect(downloads.sort()).toEqual(["onnx/model.onnx", "onnx/model.onnx_data"]);
+    const outs = await Promise.all(sessions.map((s) => s.run({ X: new ort.Tensor("float32", Float32Array.from([1, 1, 1, 1]), [4]) })));
+    for (const out of outs) expect(Array.from(out.Y!.data as Float32Array)).toEqual([2, 3, 4, 5]);
+    await Promise.all(sessions.map((s) => s.release()));
+  });
+
   it("offline, fails NOT_CACHED without a request", async () => {
     env = await startHubEnv();
     await writeLockfile(env.lockfilePath, { lockfileVersion: 1, models: { m: lockedEntry("org/tiny", { "a.json": Buffer.from("{}") }, REVISION) } });
