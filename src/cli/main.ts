@@ -6,8 +6,10 @@ import { registerGenerateKeyPair } from "./generate-key-pair.js";
 import { registerPull } from "./pull.js";
 import { registerSign } from "./sign.js";
 import { registerSignBlob } from "./sign-blob.js";
+import { registerSignModel } from "./sign-model.js";
 import { registerVerify } from "./verify.js";
 import { registerVerifyBlob } from "./verify-blob.js";
+import { registerVerifyModel } from "./verify-model.js";
 import { writeErr, writeOut } from "./io.js";
 
 function packageVersion(): string {
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerSign(program);
   registerPull(program);
   registerVerify(program);
+  registerSignModel(program);
+  registerVerifyModel(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

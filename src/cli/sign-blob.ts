@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { signBlob } from "../signing/blob-signature.js";
+import { blobSignatureBundle } from "../signing/sigstore/blob-bundle.js";
 import { readInputFile, writeErr, writeOut } from "./io.js";
 import { loadSigningKey } from "./signing-key.js";
 import { ModelGuardError } from "../errors.js";
@@ -12,14 +13,20 @@ export function registerSignBlob(program: Command): void {
     .argument("<file>", "the blob")
     .option("--key <key>", "private key: cosign encrypted PEM or PKCS#8 PEM")
     .option("--output-signature <file>", "also write the signature to this file")
-    .action(async (file: string, options: { key?: string; outputSignature?: string }) => {
+    .option("--bundle <file>", "also write a Sigstore bundle (v0.3, message signature, no transparency-log entry)")
+    .action(async (file: string, options: { key?: string; outputSignature?: string; bundle?: string }) => {
       if (!options.key) throw new ModelGuardError("USAGE", "sign-blob needs --key");
       const blob = await readInputFile(file, "file");
-      const { privateKey } = await loadSigningKey(options.key);
+      const { privateKey, publicKey } = await loadSigningKey(options.key);
       const signature = signBlob(blob, privateKey);
       if (options.outputSignature) {
         await writeFile(options.outputSignature, signature);
         writeErr(`Signature wrote in the file ${options.outputSignature}`);
+      }
+      if (options.bundle) {
+        const bundle = blobSignatureBundle(blob, Buffer.from(signature, "base64"), publicKey);
+        await writeFile(options.bundle, `${JSON.stringify(bundle)}\n`);
+        writeErr(`Wrote bundle to file ${options.bundle}`);
       }
       writeOut(signature);
     });

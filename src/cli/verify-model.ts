@@ -1,0 +1,66 @@
+import type { Command } from "commander";
+import { lstat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import type { ModelSigner } from "../signing/model-signing/index.js";
+import { resolveCliIgnorePath, verifyModelDirectory } from "../signing/model-signing/index.js";
+import { globalOptions } from "./global-options.js";
+import { writeErr, writeOut } from "./io.js";
+import { collect, trustFromFlags, type TrustFlags } from "./model-trust.js";
+
+interface Options extends TrustFlags {
+  signature?: string;
+  ignorePaths?: string[];
+  ignoreUnsignedFiles?: boolean;
+}
+
+export function describeModelSigner(signer: ModelSigner): string {
+  switch (signer.method) {
+    case "key":
+      return `key ${signer.keyId}`;
+    case "certificate":
+      return `certificate ${signer.subject} (SHA-256 ${signer.fingerprint})`;
+    case "sigstore":
+      return `${signer.identity} (issuer ${signer.issuer})`;
+  }
+}
+
+/** model.sig beside the model: inside a directory model, next to a single-file one. */
+async function defaultSignaturePath(modelPath: string): Promise<string> {
+  const stats = await lstat(modelPath).catch(() => undefined);
+  return join(stats?.isFile() ? dirname(modelPath) : modelPath, "model.sig");
+}
+
+export function registerVerifyModel(program: Command): void {
+  program
+    .command("verify-model")
+    .description("verify an OpenSSF Model Signing signature (model_signing verify key|certificate|sigstore)")
+    .argument("<dir>", "the model directory (or the file of a single-file model)")
+    .option("--signature <path>", "the signature (default DIR/model.sig)")
+    .option("--key <pub>", "trusted public key, PEM (repeat for several)", collect)
+    .option("--certificate-chain <pem...>", "trusted root certificates, PEM")
+    .option("--identity <id>", "keyless: the signer's identity, matched exactly")
+    .option("--identity-provider <iss>", "keyless: the identity's OIDC issuer, matched exactly")
+    .option("--trusted-root <file>", "keyless: Sigstore trusted_root.json (default: the public-good instance)")
+    .option("--ignore-paths <paths...>", "paths that are not part of the model")
+    .option("--ignore-unsigned-files", "accept files that the signature does not list")
+    .action(async (dir: string, options: Options, command: Command) => {
+      const global = globalOptions(command);
+      const trust = await trustFromFlags(options);
+      const signaturePath = options.signature ?? (await defaultSignaturePath(dir));
+      // The signature file itself is never part of the model, wherever it is.
+      const ignorePaths = [...(options.ignorePaths ?? []), resolve(signaturePath)]
+        .map((path) => resolveCliIgnorePath(dir, path))
+        .filter((path): path is string => path !== undefined);
+      const result = await verifyModelDirectory(dir, {
+        signaturePath,
+        trust,
+        ignorePaths,
+        ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false,
+      });
+      if (global.json) {
+        writeOut(JSON.stringify({ ok: true, model: dir, signature: signaturePath, signer: result.signer, files: result.fileCount }));
+      } else if (!global.quiet) {
+        writeErr(`Verification succeeded: ${dir} (${result.fileCount} ${result.fileCount === 1 ? "file" : "files"}) signed by ${describeModelSigner(result.signer)}`);
+      }
+    });
+}
