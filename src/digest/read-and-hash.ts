@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open, type FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
 
 const CHUNK = 8 * 1024 * 1024;
 
@@ -8,21 +8,13 @@ export type ReadAndHashResult =
   | { kind: "read"; bytes: Buffer; sha256: string }
   | { kind: "size-mismatch"; actualSize: number };
 
-async function readInto(handle: FileHandle, target: Buffer): Promise<number> {
-  let filled = 0;
-  while (filled < target.length) {
-    const { bytesRead } = await handle.read(target, filled, Math.min(CHUNK, target.length - filled), null);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
-}
-
 /**
  * Reads a file once into one preallocated buffer and hashes those same bytes: the buffer that is
- * hashed is the buffer handed on, so nothing is re-opened by path after the check. Reads at most
- * `expectedSize + 1` bytes through one open handle, so a longer file is caught without reading it
- * all, and a file that grows or shrinks while being read is caught too.
+ * hashed is the buffer handed on, so nothing is re-opened by path after the check. The next chunk
+ * is being read (on libuv's thread pool) while this one is hashed (on this thread), so a load costs
+ * about max(read, hash). Reads at most `expectedSize + 1` bytes through one open handle, so a
+ * longer file is caught without reading it all, and a file that grows or shrinks while being read
+ * is caught too.
  */
 export async function readAndHash(path: string, expectedSize: number): Promise<ReadAndHashResult> {
   const handle = await open(path, "r");
@@ -30,10 +22,21 @@ export async function readAndHash(path: string, expectedSize: number): Promise<R
     const { size } = await handle.stat();
     if (size !== expectedSize) return { kind: "size-mismatch", actualSize: size };
     const bytes = Buffer.allocUnsafe(expectedSize);
-    const filled = await readInto(handle, bytes);
-    const extra = (await handle.read(Buffer.alloc(1), 0, 1, null)).bytesRead;
-    if (filled !== expectedSize || extra !== 0) return { kind: "size-mismatch", actualSize: filled + extra };
-    return { kind: "read", bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+    const hash = createHash("sha256");
+    const readAt = (offset: number) => handle.read(bytes, offset, Math.min(CHUNK, expectedSize - offset), offset);
+    let offset = 0;
+    let next = expectedSize > 0 ? readAt(0) : undefined;
+    while (next) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      const start = offset;
+      offset += bytesRead;
+      next = offset < expectedSize ? readAt(offset) : undefined;
+      hash.update(bytes.subarray(start, offset));
+    }
+    const extra = (await handle.read(Buffer.alloc(1), 0, 1, offset)).bytesRead;
+    if (offset !== expectedSize || extra !== 0) return { kind: "size-mismatch", actualSize: offset + extra };
+    return { kind: "read", bytes, sha256: hash.digest("hex") };
   } finally {
     await handle.close();
   }

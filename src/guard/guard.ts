@@ -2,6 +2,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { ModelGuardError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedModel, Lockfile } from "../lockfile/types.js";
+import { HashPool } from "../digest/hash-pool.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { fetchLockedFile } from "../hub/fetch-locked-file.js";
 import { resolveHubOptions, type HubOptions } from "../hub/hub-options.js";
@@ -180,8 +181,19 @@ export class ModelGuard {
     return ort.InferenceSession.create(modelBytes, { ...options.sessionOptions, externalData });
   }
 
-  /** Checks one model: its signatures, then every locked file's size and sha256, collecting every failure. */
-  async verifyModel(name: string): Promise<ModelReport> {
+  /**
+   * Checks one model: its signatures, then every locked file's size and sha256, collecting every
+   * failure. Files are hashed in parallel on worker threads (`pool`; one for this call if none).
+   */
+  async verifyModel(name: string, pool?: HashPool): Promise<ModelReport> {
+    if (!pool) {
+      const own = new HashPool();
+      try {
+        return await this.verifyModel(name, own);
+      } finally {
+        await own.close();
+      }
+    }
     const entry = this.#entry(name);
     const started = performance.now();
     const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };
@@ -191,19 +203,22 @@ export class ModelGuard {
       report.error = toReportError(err);
       report.ok = false;
     }
-    for (const [file, locked] of Object.entries(entry.files)) {
-      const fileStarted = performance.now();
-      const fileReport: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
-      try {
-        fileReport.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file });
-      } catch (err) {
-        fileReport.ok = false;
-        fileReport.error = toReportError(err);
-        report.ok = false;
-      }
-      fileReport.durationMs = performance.now() - fileStarted;
-      report.files.push(fileReport);
-    }
+    const hasher = (path: string, size: number) => pool.hashFile(path, size);
+    report.files = await Promise.all(
+      Object.entries(entry.files).map(async ([file, locked]) => {
+        const fileStarted = performance.now();
+        const fileReport: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
+        try {
+          fileReport.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file }, hasher);
+        } catch (err) {
+          fileReport.ok = false;
+          fileReport.error = toReportError(err);
+        }
+        fileReport.durationMs = performance.now() - fileStarted;
+        return fileReport;
+      }),
+    );
+    if (report.files.some((f) => !f.ok)) report.ok = false;
     report.durationMs = performance.now() - started;
     return report;
   }
@@ -217,8 +232,14 @@ export class ModelGuard {
     for (const name of names) this.#entry(name);
     const startedAt = new Date();
     const started = performance.now();
-    const models: ModelReport[] = [];
-    for (const name of names) models.push(await this.verifyModel(name));
+    const pool = new HashPool();
+    let models: ModelReport[];
+    try {
+      // Every file of every model goes to one pool, so the cores stay busy across models.
+      models = await Promise.all(names.map((name) => this.verifyModel(name, pool)));
+    } finally {
+      await pool.close();
+    }
     const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) {
       const failures = listFailures(report);

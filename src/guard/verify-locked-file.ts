@@ -55,10 +55,15 @@ export async function readVerifiedFile(path: string, locked: LockedFile, ref: Fi
  * Checks a file against its lock entry by streaming it, keeping no bytes: the `verify` gate.
  * A wrong size is caught from the file's metadata before any byte is read. Returns the bytes hashed.
  */
-export async function checkLockedFile(path: string, locked: LockedFile, ref: FileRef): Promise<number> {
+export async function checkLockedFile(
+  path: string,
+  locked: LockedFile,
+  ref: FileRef,
+  hasher: (path: string, size: number) => Promise<{ size: number; sha256: string }> = hashFile,
+): Promise<number> {
   const { size } = await guardOpen(ref, path, () => stat(path));
   if (size !== locked.size) throw sizeMismatch(ref, locked, size);
-  const result = await guardOpen(ref, path, () => hashFile(path));
+  const result = await guardOpen(ref, path, () => hasher(path, size));
   if (result.size !== locked.size) throw sizeMismatch(ref, locked, result.size);
   if (result.sha256 !== locked.sha256) throw digestMismatch(ref, locked, result.sha256);
   return result.size;
