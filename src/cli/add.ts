@@ -9,15 +9,21 @@ import { globalOptions } from "./global-options.js";
 import { hubContext } from "./hub-context.js";
 import { writeErr, writeOut } from "./io.js";
 import { createDownloadProgress } from "./progress.js";
+import { collect } from "./model-trust.js";
+import { loadTrustPolicy } from "../guard/trusted-keys.js";
+import { describeSigner } from "./describe-signer.js";
 
 interface Options {
   name?: string;
   include?: string[];
   exclude?: string[];
   update?: boolean;
+  key?: string[];
+  identity?: string;
+  identityProvider?: string;
+  trustedRoot?: string;
+  signature?: string;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** `org/name@rev`: the ref may itself hold '/' (`refs/pr/1`), the repo id may not hold '@'. */
 function parseRepoArg(arg: string): { repo: string; ref?: string } {
@@ -48,18 +54,39 @@ export function registerAdd(program: Command): void {
     .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files)", collect)
     .option("--exclude <glob>", "files to leave out (repeatable)", collect)
     .option("--update", "re-pin a model that is already locked, to what the ref names now")
+    .option("--key <pub>", "verify and record the publisher's model.sig with this public key (repeatable)", collect)
+    .option("--identity <id>", "verify and record the publisher's keyless model.sig: certificate identity (exact)")
+    .option("--identity-provider <iss>", "OIDC issuer of --identity (exact)")
+    .option("--trusted-root <file>", "Sigstore trusted_root.json for --identity (default: the public-good root)")
+    .option("--signature <path>", "the publisher's signature file in the repo (default model.sig)")
     .action(async (arg: string, options: Options, command: Command) => {
       const global = globalOptions(command);
       const { repo, ref } = parseRepoArg(arg);
       const name = options.name ?? repo.split("/").pop()!;
       const lockfile = await readOrCreate(global.lockfile);
       const { hub, fetch } = hubContext(global);
+      if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
+        throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
+      }
+      const publisherTrust =
+        options.key?.length || options.identity
+          ? await loadTrustPolicy(
+              {
+                keys: options.key ?? [],
+                ...(options.identity ? { identities: [{ subject: options.identity, issuer: options.identityProvider! }] } : {}),
+                ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
+              },
+              false,
+            )
+          : undefined;
       const progress = createDownloadProgress(global);
-      let entry;
+      let added;
       try {
-        entry = await addModelFromHub(
+        added = await addModelFromHub(
           {
             repo,
+            ...(publisherTrust ? { publisherTrust } : {}),
+            ...(options.signature ? { signaturePath: options.signature } : {}),
             ...(ref === undefined ? {} : { ref }),
             ...(options.include ? { include: options.include } : {}),
             ...(options.exclude ? { exclude: options.exclude } : {}),
@@ -75,8 +102,13 @@ export function registerAdd(program: Command): void {
       } finally {
         progress.stop();
       }
+      const { entry } = added;
+      if (added.unverifiedSignature && !global.quiet && !global.json) {
+        writeErr(`note: ${repo} has a publisher signature (${added.unverifiedSignature}); pass --key or --identity/--identity-provider to verify and record it`);
+      }
       const existing = lockfile.models[name];
-      const { signatures: _dropped, ...existingUnsigned } = existing ?? {};
+      // Signatures of the old entry sign the old files: they do not carry over.
+      const { signatures: _dropped, publisherSignatures: _droppedToo, ...existingUnsigned } = existing ?? {};
       const changes = existing ? describeLockChange(existing, entry) : [];
       if (existing && changes.length === 0 && existing.ref === entry.ref) {
         if (global.json) writeOut(JSON.stringify({ name, changed: false, revision: entry.revision }));
@@ -88,13 +120,14 @@ export function registerAdd(program: Command): void {
         else writeErr([`${name} is locked at ${existing.revision}; ${repo}@${ref ?? "main"} would change it:`, ...changes.map((c) => `  ${c}`)].join("\n"));
         throw new ModelGuardError("LOCK_DRIFT", `${name}: the lockfile was not changed; run again with --update to re-pin`, { model: name });
       }
-      // Unknown fields of an existing entry survive; its signatures do not (they sign the old entry).
+      // Unknown fields of an existing entry survive; its signatures do not.
       lockfile.models[name] = { ...(existing ? existingUnsigned : {}), ...entry };
       await writeLockfile(global.lockfile, validateLockfile(lockfile));
       if (global.json) writeOut(JSON.stringify({ name, changed: true, entry: lockfile.models[name] }, null, 2));
       else if (!global.quiet) {
         const bytes = Object.values(entry.files).reduce((n, f) => n + f.size, 0);
         writeErr(`locked ${name}: ${repo}@${entry.revision} (${Object.keys(entry.files).length} files, ${bytes} bytes) in ${global.lockfile}`);
+        if (added.publisherSigner) writeErr(`  publisher signature ${entry.publisherSignatures![0]!.path} verified: ${describeSigner(added.publisherSigner)}`);
         if (existing) for (const c of changes) writeErr(`  ${c}`);
       }
     });

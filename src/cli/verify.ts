@@ -4,6 +4,7 @@ import { listFailures } from "../guard/report.js";
 import { ModelGuardError, exitCodeFor } from "../errors.js";
 import type { VerifyReport } from "../guard/report.js";
 import { globalOptions } from "./global-options.js";
+import { describeSigner } from "./describe-signer.js";
 import { writeErr, writeOut } from "./io.js";
 
 interface Options {
@@ -12,12 +13,11 @@ interface Options {
   offline?: boolean;
   identity?: string;
   identityProvider?: string;
+  trustedRoot?: string;
 }
 
-function describeSigner(model: VerifyReport["models"][number]): string {
-  if (!model.signer) return "";
-  if (model.signer.kind === "unsigned") return " (unsigned, allowed)";
-  return ` (signed by key ${model.signer.fingerprint.slice(0, 16)})`;
+function describeModelSigner(model: VerifyReport["models"][number]): string {
+  return model.signer ? ` (${describeSigner(model.signer)})` : "";
 }
 
 export function registerVerify(program: Command): void {
@@ -27,19 +27,24 @@ export function registerVerify(program: Command): void {
     .argument("[names...]", "models to verify (default: all)")
     // Repeatable rather than variadic, so `--key a.pub model` keeps `model` a model name.
     .option("--key <pub>", "trusted public key (repeat for several)", (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .option("--identity <id>", "trusted Sigstore identity (not supported yet)")
-    .option("--identity-provider <iss>", "issuer of --identity")
+    .option("--identity <id>", "trusted Sigstore keyless identity of a publisher's model.sig (exact match)")
+    .option("--identity-provider <iss>", "OIDC issuer of --identity (exact match)")
+    .option("--trusted-root <file>", "Sigstore trusted_root.json for --identity (default: the public-good root)")
     .option("--allow-unsigned", "accept models with no trusted signature")
     .option("--offline", "make no network request (verify reads only the cache in any case)")
     .action(async (names: string[], options: Options, command: Command) => {
       const global = globalOptions(command);
-      if (options.identity || options.identityProvider) {
-        throw new ModelGuardError("USAGE", "--identity/--identity-provider are not supported yet; use --key");
+      if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
+        throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
       }
       const guard = await ModelGuard.open({
         lockfile: global.lockfile,
         ...(global.cacheDir === undefined ? {} : { cacheDir: global.cacheDir }),
-        trust: { keys: options.key ?? [] },
+        trust: {
+          keys: options.key ?? [],
+          ...(options.identity ? { identities: [{ subject: options.identity, issuer: options.identityProvider! }] } : {}),
+          ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
+        },
         allowUnsigned: options.allowUnsigned ?? false,
         offline: options.offline ?? false,
       });
@@ -58,7 +63,7 @@ export function registerVerify(program: Command): void {
         for (const model of report.models) {
           if (model.ok && !global.quiet) {
             const bytes = model.files.reduce((n, f) => n + f.size, 0);
-            writeErr(`ok ${model.name}: ${model.files.length} files, ${bytes} bytes${describeSigner(model)}`);
+            writeErr(`ok ${model.name}: ${model.files.length} files, ${bytes} bytes${describeModelSigner(model)}`);
           }
         }
         for (const f of listFailures(report)) writeErr(`FAIL [${f.code}] ${f.message}`);

@@ -12,15 +12,10 @@ import { checkExternalDataRefs } from "../onnx/check-external-data.js";
 import { checkTrustPolicy, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
 import { pickOnnxFile } from "./pick-onnx-file.js";
 import { buildReport, listFailures, type FileReport, type ModelReport, type ReportError, type VerifyReport } from "./report.js";
-import { loadTrustedKeys, type TrustedKeyInput } from "./trusted-keys.js";
+import { loadTrustPolicy, type TrustOptions } from "./trusted-keys.js";
 import { checkLockedFile, readVerifiedFile } from "./verify-locked-file.js";
 
-export interface TrustOptions {
-  /** Public keys (PEM file paths or key objects) whose signatures approve a locked model. */
-  keys?: TrustedKeyInput[];
-  /** Sigstore identities; not supported yet by this version. */
-  identities?: { subject: string; issuer: string }[];
-}
+export type { TrustOptions };
 
 export interface ModelGuardOptions {
   /** Path of the lockfile. Default `models.lock.json`. */
@@ -61,7 +56,7 @@ export class ModelGuard {
   readonly #lockfile: Lockfile;
   readonly #hub: HubOptions;
   readonly #policy: TrustPolicy;
-  readonly #signers = new Map<string, Signer>();
+  readonly #signers = new Map<string, Promise<Signer>>();
   // Single flight: concurrent reads of one file share one read (or download) and one hash.
   readonly #reads = new Map<string, Promise<Buffer>>();
 
@@ -77,16 +72,12 @@ export class ModelGuard {
   }
 
   static async open(options: ModelGuardOptions = {}): Promise<ModelGuard> {
-    if (options.trust?.identities?.length) {
-      throw new ModelGuardError("USAGE", "trust by Sigstore identity is not supported yet; trust public keys instead");
-    }
     const lockfilePath = options.lockfile ?? "models.lock.json";
-    const [lockfile, keys] = await Promise.all([
+    const [lockfile, policy] = await Promise.all([
       readLockfile(lockfilePath),
-      loadTrustedKeys(options.trust?.keys ?? []),
+      loadTrustPolicy(options.trust ?? {}, options.allowUnsigned ?? false),
     ]);
-    const hub = resolveHubOptions(options);
-    return new ModelGuard(lockfilePath, lockfile, hub, { keys, allowUnsigned: options.allowUnsigned ?? false });
+    return new ModelGuard(lockfilePath, lockfile, resolveHubOptions(options), policy);
   }
 
   /** The names of the locked models. */
@@ -105,8 +96,8 @@ export class ModelGuard {
     return entry;
   }
 
-  /** Signatures cover the entry, not the bytes, so one check per model per guard is enough. */
-  signerOf(name: string): Signer {
+  /** Who satisfied the trust policy for a model. Signatures cover the entry, not the bytes, so it is decided once per guard. */
+  signerOf(name: string): Promise<Signer> {
     let signer = this.#signers.get(name);
     if (!signer) {
       signer = checkTrustPolicy(name, this.#entry(name), this.#policy);
@@ -127,7 +118,7 @@ export class ModelGuard {
     const entry = this.#entry(name);
     const locked = Object.hasOwn(entry.files, file) ? entry.files[file] : undefined;
     if (!locked) throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: ${file} is not a locked file`, { model: name, file });
-    this.signerOf(name);
+    await this.signerOf(name);
     const key = JSON.stringify([name, file]);
     let read = this.#reads.get(key);
     if (!read) {
@@ -198,7 +189,7 @@ export class ModelGuard {
     const started = performance.now();
     const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };
     try {
-      report.signer = this.signerOf(name);
+      report.signer = await this.signerOf(name);
     } catch (err) {
       report.error = toReportError(err);
       report.ok = false;

@@ -9,10 +9,20 @@ import type { HubOptions } from "./hub-options.js";
 import { listRepoFiles, type RepoFile } from "./list-repo-files.js";
 import { resolveRevision } from "./resolve-revision.js";
 import { selectFiles } from "./select-files.js";
+import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
+import { verifyPublisherSignature, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
 import { blobsDir, placeVerifiedFile, writeRef } from "./store-in-cache.js";
 
 export interface AddModelRequest {
   repo: string;
+  /**
+   * Verify the publisher's OpenSSF Model Signing signature (`signaturePath`, default `model.sig`)
+   * against the files being locked with these anchors, and record it in the entry. Without it a
+   * signature in the repo is only reported.
+   */
+  publisherTrust?: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot">;
+  /** Where the publisher's signature is in the repo. Default `model.sig`. */
+  signaturePath?: string;
   /** Branch, tag or full commit id. Default `main`. */
   ref?: string;
   include?: string[];
@@ -31,7 +41,15 @@ export interface AddModelRequest {
  * the git blob SHA-1 `oid`) and sizes. Only when every file matches are they placed in the cache;
  * on any mismatch nothing is placed and the error names the file.
  */
-export async function addModelFromHub(request: AddModelRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<LockedModel> {
+export interface AddedModel {
+  entry: LockedModel;
+  /** Who signed the publisher's signature, when it was verified and recorded. */
+  publisherSigner?: Signer;
+  /** A signature file the repo has that was not verified (no publisher trust was given). */
+  unverifiedSignature?: string;
+}
+
+export async function addModelFromHub(request: AddModelRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<AddedModel> {
   if (hub.offline) throw new ModelGuardError("NOT_CACHED", `cannot add ${request.repo}: HF_HUB_OFFLINE is set`);
   const ref = request.ref ?? "main";
   const revision = await resolveRevision(request.repo, ref, hub, fetchImpl);
@@ -72,12 +90,57 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     throw err;
   }
   const files: LockedModel["files"] = {};
-  for (const [path, result] of [...downloaded].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [path, result] of [...downloaded].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { size: result.size, sha256: result.sha256 };
+  const entry: LockedModel = { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files };
+  const signaturePath = request.signaturePath ?? SIGNATURE_FILE_NAME;
+  const signatureFile = byPath.get(signaturePath);
+  let publisherSigner: Signer | undefined;
+  try {
+    if (request.signaturePath && !signatureFile) {
+      throw new ModelGuardError("SIGNATURE_MISSING", `${request.repo}@${ref} has no ${request.signaturePath}`);
+    }
+    if (signatureFile && request.publisherTrust) {
+      const bundle = await downloadSignature(request, hub, revision, signatureFile);
+      // Checked against the digests just computed from the downloaded bytes: nothing is hashed twice.
+      publisherSigner = await verifyPublisherSignature(entry, { path: signaturePath, bundle }, request.publisherTrust);
+      entry.publisherSignatures = [{ path: signaturePath, bundle }];
+    }
+  } catch (err) {
+    await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
+    throw err;
+  }
+  for (const [path, result] of downloaded) {
     await placeVerifiedFile(hub.cacheDir, request.repo, revision, path, result.tempPath, result.etag ?? result.sha256);
-    files[path] = { size: result.size, sha256: result.sha256 };
   }
   await writeRef(hub.cacheDir, request.repo, ref, revision);
-  return { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files };
+  return {
+    entry,
+    ...(publisherSigner ? { publisherSigner } : {}),
+    ...(signatureFile && !request.publisherTrust ? { unverifiedSignature: signaturePath } : {}),
+  };
+}
+
+/** The publisher's signature, read into memory (it is small) and parsed; never placed in the cache. */
+async function downloadSignature(request: AddModelRequest, hub: HubOptions, revision: string, file: RepoFile): Promise<unknown> {
+  if (file.size > 16 * 1024 * 1024) throw new ModelGuardError("SIGNATURE_MALFORMED", `${file.path} is ${file.size} bytes: too large for a signature`);
+  const result = await downloadFile({
+    hubUrl: hub.hubUrl,
+    ...(hub.token ? { token: hub.token } : {}),
+    repo: request.repo,
+    revision,
+    path: file.path,
+    size: file.size,
+    tempDir: blobsDir(hub.cacheDir, request.repo),
+    gitBlobSha1: file.lfsSha256 === undefined,
+    keepBytes: true,
+  });
+  await rm(result.tempPath, { force: true });
+  checkAgainstTree(request.repo, file, result);
+  try {
+    return JSON.parse(result.bytes!.toString("utf8"));
+  } catch {
+    throw new ModelGuardError("SIGNATURE_MALFORMED", `${request.repo}: ${file.path} is not JSON`);
+  }
 }
 
 /** Waits for every download to settle (so none is still writing when temporaries are removed), then throws the first error. */

@@ -25,7 +25,20 @@ export interface LockedModel {
    * statement of this entry: one signature covers repo, revision and every file's digest.
    */
   signatures?: unknown[];
+  /**
+   * The publisher's own OpenSSF Model Signing signatures (`model.sig` in the repo), recorded by
+   * `add` after they verified against the files being locked: they let a service require the
+   * publisher's signature (by key or keyless identity) at load time.
+   */
+  publisherSignatures?: PublisherSignature[];
   [extra: string]: unknown;
+}
+
+export interface PublisherSignature {
+  /** Where it was found in the repo, e.g. `model.sig`. */
+  path: string;
+  /** The Sigstore bundle, as the file held it. */
+  bundle: unknown;
 }
 
 export interface Lockfile {

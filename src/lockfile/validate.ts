@@ -64,6 +64,15 @@ export function validateLockfile(data: unknown): Lockfile {
     if (model.signatures !== undefined && !Array.isArray(model.signatures)) {
       throw invalid(at("signatures"), "must be an array", name);
     }
+    if (model.publisherSignatures !== undefined) {
+      if (!Array.isArray(model.publisherSignatures)) throw invalid(at("publisherSignatures"), "must be an array", name);
+      model.publisherSignatures.forEach((sig: unknown, i: number) => {
+        if (!isPlainObject(sig) || typeof sig.path !== "string" || unsafePathReason(sig.path) !== undefined) {
+          throw invalid(at("publisherSignatures", i, "path"), "must be a safe relative path", name);
+        }
+        if (!isPlainObject(sig.bundle)) throw invalid(at("publisherSignatures", i, "bundle"), "must be a Sigstore bundle object", name);
+      });
+    }
     if (!isPlainObject(model.files)) throw invalid(at("files"), "must be an object", name);
     if (Object.keys(model.files).length === 0) throw invalid(at("files"), "must list at least one file", name);
 

@@ -1,10 +1,15 @@
 import type { KeyObject } from "node:crypto";
 import { ModelGuardError } from "../errors.js";
-import type { LockedModel } from "../lockfile/types.js";
+import type { LockedModel, PublisherSignature } from "../lockfile/types.js";
 import { decodeBlobSignature, verifyBlobDigest } from "./blob-signature.js";
 import { readDsseBundle, verifyDsseSignature } from "./dsse-bundle.js";
 import { statementMismatch } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
+import { verifyModelSignature } from "./model-signing/verify-model-signature.js";
+import { normalizeResourceName } from "./model-signing/resource-name.js";
+import type { ModelSigner } from "./model-signing/signer.js";
+import type { IdentityPolicy } from "./sigstore/identity.js";
+import type { TrustedRoot } from "@sigstore/protobuf-specs";
 
 /** A public key the operator trusts, with its id (`publicKeyId`: the hint bundles carry) for reports. */
 export interface TrustedKey {
@@ -16,18 +21,25 @@ export interface TrustedKey {
 
 export interface TrustPolicy {
   keys: TrustedKey[];
-  /** Accept a model that carries no signature from a trusted key (never one whose signature is broken). */
+  /** Sigstore keyless signers trusted for publishers' signatures (`publisherSignatures`). */
+  identities?: IdentityPolicy[];
+  /** The Sigstore trusted root for identities; default the public-good root shipped with @sigstore/tuf. */
+  trustedRoot?: TrustedRoot;
+  /** Accept a model that carries no signature from a trusted signer (never one whose signature is broken). */
   allowUnsigned: boolean;
 }
 
 /** Who satisfied the policy for a model. */
 export type Signer =
-  | { kind: "key"; fingerprint: string; via: "model-signature" | "file-signatures" }
+  | { kind: "key"; fingerprint: string; via: "model-signature" | "file-signatures" | "publisher-signature" }
+  | { kind: "identity"; subject: string; issuer: string; via: "publisher-signature" }
   | { kind: "unsigned" };
 
 interface Findings {
   invalid: string[];
   untrusted: string[];
+  /** Valid, trusted signatures that leave some locked file unattested. */
+  uncovered: string[];
 }
 
 function checkModelSignatures(entry: LockedModel, policy: TrustPolicy, findings: Findings): Signer | undefined {
@@ -93,24 +105,94 @@ function checkFileSignatures(entry: LockedModel, policy: TrustPolicy, findings: 
   return undefined;
 }
 
+function signerOf(signer: ModelSigner): Signer | undefined {
+  if (signer.method === "key") return { kind: "key", fingerprint: signer.keyId, via: "publisher-signature" };
+  if (signer.method === "sigstore") return { kind: "identity", subject: signer.identity, issuer: signer.issuer, via: "publisher-signature" };
+  return undefined; // certificate chains are not part of the guard's trust options
+}
+
 /**
- * Decides whether a lockfile entry was approved by a trusted key. Reads no file bytes: signatures
+ * A publisher's OpenSSF Model Signing signature, checked against the locked digests (no file is
+ * read). It vouches for the entry only when it attests every locked file: a file the publisher's
+ * ignore rules left out is not vouched for by anyone but the lockfile. Throws UNTRUSTED_SIGNER,
+ * SIGNATURE_INVALID (the signer verified but the entry differs from what it signed),
+ * SIGNATURE_MISSING (valid, but some locked file is not covered) or SIGNATURE_MALFORMED.
+ */
+export async function verifyPublisherSignature(
+  entry: Pick<LockedModel, "files">,
+  recorded: PublisherSignature,
+  policy: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot">,
+): Promise<Signer> {
+  const digests = new Map(Object.entries(entry.files).filter(([p]) => p !== recorded.path).map(([p, f]) => [p, f.sha256]));
+  let verified;
+  try {
+    verified = await verifyModelSignature(
+      recorded.bundle,
+      { digests },
+      { keys: policy.keys.map((k) => k.key), identities: policy.identities ?? [], ...(policy.trustedRoot ? { trustedRoot: policy.trustedRoot } : {}) },
+      { allowMissingFiles: true },
+    );
+  } catch (err) {
+    // The signer is verified before digests are compared, so a digest mismatch means the entry
+    // differs from what a trusted publisher signed.
+    if (err instanceof ModelGuardError && (err.code === "DIGEST_MISMATCH" || err.code === "CERTIFICATE_INVALID")) {
+      throw new ModelGuardError("SIGNATURE_INVALID", err.message, { cause: err });
+    }
+    throw err;
+  }
+  const signer = signerOf(verified.signer);
+  if (!signer) throw new ModelGuardError("UNTRUSTED_SIGNER", "the publisher signed with a certificate chain, which the guard's trust options do not cover");
+  const unattested = [...digests.keys()].filter((p) => !verified.manifest.resources.has(normalizeResourceName(p)));
+  if (unattested.length > 0) {
+    throw new ModelGuardError(
+      "SIGNATURE_MISSING",
+      `the publisher's signature is valid but does not cover ${unattested.join(", ")}; sign the lockfile entry with \`modelguard sign\` or stop locking those files`,
+    );
+  }
+  return signer;
+}
+
+async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy, findings: Findings): Promise<Signer | undefined> {
+  for (const [index, recorded] of (entry.publisherSignatures ?? []).entries()) {
+    const at = `publisherSignatures[${index}] (${recorded.path})`;
+    try {
+      return await verifyPublisherSignature(entry, recorded, policy);
+    } catch (err) {
+      if (!(err instanceof ModelGuardError)) throw err;
+      if (err.code === "UNTRUSTED_SIGNER") findings.untrusted.push(`${at}: ${err.message}`);
+      else if (err.code === "SIGNATURE_INVALID") findings.invalid.push(`${at}: ${err.message}`);
+      else if (err.code === "SIGNATURE_MISSING") findings.uncovered.push(`${at}: ${err.message}`);
+      else throw new ModelGuardError(err.code, `${at}: ${err.message}`, { cause: err });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Decides whether a lockfile entry was approved by a trusted signer: a signature of the entry
+ * by a trusted key (`modelguard sign`), cosign blob signatures of every file by one trusted key,
+ * or the publisher's model.sig by a trusted key or identity. Reads no file bytes: signatures
  * cover the entry (repo, revision, every file's digest) and the bytes are then checked against
  * that same entry. A signature that verifies with a trusted key but no longer matches the entry
  * fails even with `allowUnsigned`: it is evidence of tampering, not the absence of a signature.
  */
-export function checkTrustPolicy(modelName: string, entry: LockedModel, policy: TrustPolicy): Signer {
-  const findings: Findings = { invalid: [], untrusted: [] };
+export async function checkTrustPolicy(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
+  const findings: Findings = { invalid: [], untrusted: [], uncovered: [] };
   const signer =
-    checkModelSignatures(entry, policy, findings) ?? checkFileSignatures(entry, policy, findings);
+    checkModelSignatures(entry, policy, findings) ??
+    checkFileSignatures(entry, policy, findings) ??
+    (await checkPublisherSignatures(entry, policy, findings));
   if (signer) return signer;
   const where = { model: modelName };
   if (findings.invalid.length > 0) {
     throw new ModelGuardError("SIGNATURE_INVALID", `model ${modelName}: ${findings.invalid[0]}`, where);
   }
   if (policy.allowUnsigned) return { kind: "unsigned" };
+  if (findings.uncovered.length > 0) {
+    throw new ModelGuardError("SIGNATURE_MISSING", `model ${modelName}: ${findings.uncovered[0]}`, where);
+  }
   if (findings.untrusted.length > 0) {
-    const hint = policy.keys.length === 0 ? " (no trusted keys were given)" : "";
+    const hint = policy.keys.length === 0 && !policy.identities?.length ? " (no trusted keys or identities were given)" : "";
     throw new ModelGuardError("UNTRUSTED_SIGNER", `model ${modelName}: ${findings.untrusted[0]}${hint}`, where);
   }
   throw new ModelGuardError("SIGNATURE_MISSING", `model ${modelName} has no signature; sign it with \`modelguard sign ${modelName} --key cosign.key\` or allow unsigned models`, where);

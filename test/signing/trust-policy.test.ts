@@ -7,7 +7,12 @@ import { signBlob } from "../../src/signing/blob-signature.js";
 import { signLockedModel, withSignature } from "../../src/signing/sign-locked-model.js";
 import { checkTrustPolicy, type TrustPolicy } from "../../src/signing/trust-policy.js";
 import { lockedEntry, makeKeys, tempDir } from "../helpers/fixtures.js";
-import { codeOf } from "../helpers/errors.js";
+/** The error code checkTrustPolicy rejects with, or undefined when it resolves. */
+const codeOf = (run: () => Promise<unknown>): Promise<string | undefined> =>
+  run().then(
+    () => undefined,
+    (err: { code?: string }) => err.code,
+  );
 
 const vectors = new URL("../../../shared/vectors/cosign/", import.meta.url);
 const dir = await tempDir();
@@ -22,26 +27,26 @@ function trusting(...keys: { publicKey: import("node:crypto").KeyObject }[]): Tr
 }
 
 
-describe("checkTrustPolicy with model signatures", () => {
+describe("checkTrustPolicy with model signatures", async () => {
   const signed = withSignature(entry, alice.privateKey, alice.publicKey);
 
-  it("accepts an entry signed by a trusted key and names the signer", () => {
-    expect(checkTrustPolicy("m", signed, trusting(alice))).toEqual({
+  it("accepts an entry signed by a trusted key and names the signer", async () => {
+    expect(await checkTrustPolicy("m", signed, trusting(alice))).toEqual({
       kind: "key",
       fingerprint: publicKeyId(alice.publicKey),
       via: "model-signature",
     });
   });
 
-  it("refuses a signature from a key that is not trusted", () => {
-    expect(codeOf(() => checkTrustPolicy("m", signed, trusting(mallory)))).toBe("UNTRUSTED_SIGNER");
-    expect(codeOf(() => checkTrustPolicy("m", signed, trusting()))).toBe("UNTRUSTED_SIGNER");
+  it("refuses a signature from a key that is not trusted", async () => {
+    expect(await codeOf(() => checkTrustPolicy("m", signed, trusting(mallory)))).toBe("UNTRUSTED_SIGNER");
+    expect(await codeOf(() => checkTrustPolicy("m", signed, trusting()))).toBe("UNTRUSTED_SIGNER");
   });
 
-  it("refuses an unsigned entry unless unsigned models are allowed", () => {
-    expect(codeOf(() => checkTrustPolicy("m", entry, trusting(alice)))).toBe("SIGNATURE_MISSING");
-    expect(checkTrustPolicy("m", entry, { ...trusting(alice), allowUnsigned: true })).toEqual({ kind: "unsigned" });
-    expect(checkTrustPolicy("m", signed, { ...trusting(mallory), allowUnsigned: true })).toEqual({ kind: "unsigned" });
+  it("refuses an unsigned entry unless unsigned models are allowed", async () => {
+    expect(await codeOf(() => checkTrustPolicy("m", entry, trusting(alice)))).toBe("SIGNATURE_MISSING");
+    expect(await checkTrustPolicy("m", entry, { ...trusting(alice), allowUnsigned: true })).toEqual({ kind: "unsigned" });
+    expect(await checkTrustPolicy("m", signed, { ...trusting(mallory), allowUnsigned: true })).toEqual({ kind: "unsigned" });
   });
 
   const edits: [string, (e: LockedModel) => void][] = [
@@ -52,36 +57,36 @@ describe("checkTrustPolicy with model signatures", () => {
     ["the repo", (e) => (e.repo = "evil/model")],
     ["the revision", (e) => (e.revision = "2".repeat(40))],
   ];
-  it.each(edits)("refuses an entry whose %s changed after signing, even when unsigned models are allowed", (_what, edit) => {
+  it.each(edits)("refuses an entry whose %s changed after signing, even when unsigned models are allowed", async (_what, edit) => {
     const edited = structuredClone(signed);
     edit(edited);
-    expect(codeOf(() => checkTrustPolicy("m", edited, trusting(alice)))).toBe("SIGNATURE_INVALID");
-    expect(codeOf(() => checkTrustPolicy("m", edited, { ...trusting(alice), allowUnsigned: true }))).toBe("SIGNATURE_INVALID");
+    expect(await codeOf(() => checkTrustPolicy("m", edited, trusting(alice)))).toBe("SIGNATURE_INVALID");
+    expect(await codeOf(() => checkTrustPolicy("m", edited, { ...trusting(alice), allowUnsigned: true }))).toBe("SIGNATURE_INVALID");
   });
 
-  it("refuses an altered signature from a trusted key", () => {
+  it("refuses an altered signature from a trusted key", async () => {
     const bundle = structuredClone(signed.signatures![0]) as { dsseEnvelope: { signatures: { sig: string }[] } };
     const sig = Buffer.from(bundle.dsseEnvelope.signatures[0]!.sig, "base64");
     sig[sig.length - 1]! ^= 1;
     bundle.dsseEnvelope.signatures[0]!.sig = sig.toString("base64");
-    expect(codeOf(() => checkTrustPolicy("m", { ...signed, signatures: [bundle] }, trusting(alice)))).toBe("SIGNATURE_INVALID");
+    expect(await codeOf(() => checkTrustPolicy("m", { ...signed, signatures: [bundle] }, trusting(alice)))).toBe("SIGNATURE_INVALID");
   });
 
-  it("refuses a malformed bundle as malformed input", () => {
-    expect(codeOf(() => checkTrustPolicy("m", { ...entry, signatures: [{ mediaType: "nope" }] }, trusting(alice)))).toBe(
+  it("refuses a malformed bundle as malformed input", async () => {
+    expect(await codeOf(() => checkTrustPolicy("m", { ...entry, signatures: [{ mediaType: "nope" }] }, trusting(alice)))).toBe(
       "SIGNATURE_MALFORMED",
     );
   });
 
-  it("accepts when any one of several signatures is by a trusted key", () => {
+  it("accepts when any one of several signatures is by a trusted key", async () => {
     const both = withSignature(withSignature(entry, mallory.privateKey, mallory.publicKey), alice.privateKey, alice.publicKey);
     expect(both.signatures).toHaveLength(2);
-    expect(checkTrustPolicy("m", both, trusting(alice))).toMatchObject({ kind: "key" });
+    expect(await checkTrustPolicy("m", both, trusting(alice))).toMatchObject({ kind: "key" });
     // Re-signing with the same key replaces its old signature instead of piling up.
     expect(withSignature(both, alice.privateKey, alice.publicKey).signatures).toHaveLength(2);
   });
 
-  it("writes the OpenSSF model_signing v1.0 statement over the entry", () => {
+  it("writes the OpenSSF model_signing v1.0 statement over the entry", async () => {
     const bundle = signLockedModel(entry, alice.privateKey, alice.publicKey);
     expect(bundle.mediaType).toBe("application/vnd.dev.sigstore.bundle.v0.3+json");
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope!.payload, "base64").toString("utf8"));
@@ -91,24 +96,24 @@ describe("checkTrustPolicy with model signatures", () => {
   });
 });
 
-describe("checkTrustPolicy with per-file cosign signatures", () => {
-  it("accepts cosign's own sign-blob signature, checked against the locked digest", () => {
+describe("checkTrustPolicy with per-file cosign signatures", async () => {
+  it("accepts cosign's own sign-blob signature, checked against the locked digest", async () => {
     const blob = readFileSync(new URL("blob.txt", vectors));
     const sig = readFileSync(new URL("blob.txt.sig", vectors), "utf8");
     const key = parsePublicKey(readFileSync(new URL("pemsigstorekey.pub", vectors), "utf8"));
     const e: LockedModel = { repo: "a/b", revision: "3".repeat(40), files: { "blob.txt": { size: blob.length, sha256: sha256Hex(blob), signatures: [{ sig }] } } };
     const policy = { keys: [{ key, fingerprint: publicKeyId(key) }], allowUnsigned: false };
-    expect(checkTrustPolicy("m", e, policy)).toMatchObject({ kind: "key", via: "file-signatures" });
+    expect(await checkTrustPolicy("m", e, policy)).toMatchObject({ kind: "key", via: "file-signatures" });
     e.files["blob.txt"]!.sha256 = sha256Hex(Buffer.from("other"));
-    expect(codeOf(() => checkTrustPolicy("m", e, policy))).toBe("UNTRUSTED_SIGNER");
+    expect(await codeOf(() => checkTrustPolicy("m", e, policy))).toBe("UNTRUSTED_SIGNER");
   });
 
-  it("needs every locked file signed by one trusted key", () => {
+  it("needs every locked file signed by one trusted key", async () => {
     const e = structuredClone(entry);
     e.files["onnx/model.onnx"]!.signatures = [{ sig: signBlob(files["onnx/model.onnx"], alice.privateKey) }];
-    expect(codeOf(() => checkTrustPolicy("m", e, trusting(alice)))).toBe("UNTRUSTED_SIGNER");
+    expect(await codeOf(() => checkTrustPolicy("m", e, trusting(alice)))).toBe("UNTRUSTED_SIGNER");
     e.files["tokenizer.json"]!.signatures = [{ sig: signBlob(files["tokenizer.json"], alice.privateKey) }];
-    expect(checkTrustPolicy("m", e, trusting(alice))).toMatchObject({ kind: "key", via: "file-signatures" });
-    expect(codeOf(() => checkTrustPolicy("m", e, trusting(mallory)))).toBe("UNTRUSTED_SIGNER");
+    expect(await checkTrustPolicy("m", e, trusting(alice))).toMatchObject({ kind: "key", via: "file-signatures" });
+    expect(await codeOf(() => checkTrustPolicy("m", e, trusting(mallory)))).toBe("UNTRUSTED_SIGNER");
   });
 });
