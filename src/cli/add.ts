@@ -1,16 +1,12 @@
 import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
-import { addModelFromHub } from "../hub/add-model.js";
 import { describeLockChange } from "../lockfile/diff.js";
-import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
 import type { Lockfile } from "../lockfile/types.js";
+import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
 import { repoIdProblem, validateLockfile } from "../lockfile/validate.js";
 import { globalOptions } from "./global-options.js";
-import { hubContext } from "./hub-context.js";
 import { writeErr, writeOut } from "./io.js";
-import { createDownloadProgress } from "./progress.js";
-import { collect } from "./model-trust.js";
-import { loadTrustPolicy } from "../guard/trusted-keys.js";
+import { collect } from "./collect.js";
 import { describeSigner } from "./describe-signer.js";
 
 interface Options {
@@ -60,6 +56,11 @@ export function registerAdd(program: Command): void {
     .option("--trusted-root <file>", "Sigstore trusted_root.json for --identity (default: the public-good root)")
     .option("--signature <path>", "the publisher's signature file in the repo (default model.sig)")
     .action(async (arg: string, options: Options, command: Command) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { addModelFromHub } = await import("../hub/add-model.js");
+      const { hubContext } = await import("./hub-context.js");
+      const { createDownloadProgress } = await import("./progress.js");
+      const { loadTrustPolicy } = await import("../guard/trusted-keys.js");
       const global = globalOptions(command);
       const { repo, ref } = parseRepoArg(arg);
       const name = options.name ?? repo.split("/").pop()!;

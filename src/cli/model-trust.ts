@@ -19,10 +19,6 @@ export interface TrustFlags {
   trustedRoot?: string;
 }
 
-/** The repeatable-option collector commander needs (`--key a --key b`). */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 export async function readPublicKeys(paths: readonly string[]) {
   return Promise.all(paths.map(async (path) => parsePublicKey((await readInputFile(path, "public key")).toString("utf8"))));

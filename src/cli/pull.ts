@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import { pullModels } from "../hub/pull.js";
-import { readLockfile } from "../lockfile/lockfile-file.js";
 import { globalOptions } from "./global-options.js";
-import { hubContext } from "./hub-context.js";
 import { writeErr, writeOut } from "./io.js";
-import { createDownloadProgress } from "./progress.js";
 
 export function registerPull(program: Command): void {
   program
@@ -13,6 +9,11 @@ export function registerPull(program: Command): void {
     .argument("[names...]", "models to pull (default: all)")
     .option("--offline", "make no request; fail if anything is missing (same as HF_HUB_OFFLINE=1)")
     .action(async (names: string[], options: { offline?: boolean }, command: Command) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { pullModels } = await import("../hub/pull.js");
+      const { readLockfile } = await import("../lockfile/lockfile-file.js");
+      const { hubContext } = await import("./hub-context.js");
+      const { createDownloadProgress } = await import("./progress.js");
       const global = globalOptions(command);
       const lockfile = await readLockfile(global.lockfile);
       const { hub } = hubContext(global, options.offline);

@@ -1,9 +1,6 @@
 import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
-import { signBlob } from "../signing/blob-signature.js";
-import { blobSignatureBundle } from "../signing/sigstore/blob-bundle.js";
 import { readInputFile, writeErr, writeOut } from "./io.js";
-import { loadSigningKey } from "./signing-key.js";
 import { ModelGuardError } from "../errors.js";
 
 export function registerSignBlob(program: Command): void {
@@ -15,6 +12,10 @@ export function registerSignBlob(program: Command): void {
     .option("--output-signature <file>", "also write the signature to this file")
     .option("--bundle <file>", "also write a Sigstore bundle (v0.3, message signature, no transparency-log entry)")
     .action(async (file: string, options: { key?: string; outputSignature?: string; bundle?: string }) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { signBlob } = await import("../signing/blob-signature.js");
+      const { blobSignatureBundle } = await import("../signing/sigstore/blob-bundle.js");
+      const { loadSigningKey } = await import("./signing-key.js");
       if (!options.key) throw new ModelGuardError("USAGE", "sign-blob needs --key");
       const blob = await readInputFile(file, "file");
       const { privateKey, publicKey } = await loadSigningKey(options.key);

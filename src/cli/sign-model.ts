@@ -1,12 +1,9 @@
 import type { Command } from "commander";
 import { lstat, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { publicKeyId } from "../keys/load-key.js";
-import { resolveCliIgnorePath, signModel } from "../signing/model-signing/index.js";
 import { ModelGuardError } from "../errors.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
-import { loadSigningKey } from "./signing-key.js";
 
 interface Options {
   key?: string;
@@ -30,6 +27,10 @@ export function registerSignModel(program: Command): void {
     .option("--signature <path>", "where to write the signature (default DIR/model.sig)")
     .option("--ignore-paths <paths...>", "paths that are not part of the model")
     .action(async (dir: string, options: Options, command: Command) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { publicKeyId } = await import("../keys/load-key.js");
+      const { resolveCliIgnorePath, signModel } = await import("../signing/model-signing/index.js");
+      const { loadSigningKey } = await import("./signing-key.js");
       const global = globalOptions(command);
       if (!options.key) throw new ModelGuardError("USAGE", "sign-model needs --key");
       const stats = await lstat(dir).catch((cause: unknown) => {

@@ -1,11 +1,7 @@
 import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
-import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
-import { publicKeyId } from "../keys/load-key.js";
-import { withSignature } from "../signing/sign-locked-model.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
-import { loadSigningKey } from "./signing-key.js";
 
 export function registerSign(program: Command): void {
   program
@@ -14,6 +10,11 @@ export function registerSign(program: Command): void {
     .argument("[names...]", "models to sign (default: all)")
     .option("--key <key>", "private key: cosign encrypted PEM or PKCS#8 PEM")
     .action(async (names: string[], options: { key?: string }, command: Command) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { readLockfile, writeLockfile } = await import("../lockfile/lockfile-file.js");
+      const { publicKeyId } = await import("../keys/load-key.js");
+      const { withSignature } = await import("../signing/sign-locked-model.js");
+      const { loadSigningKey } = await import("./signing-key.js");
       const global = globalOptions(command);
       if (!options.key) throw new ModelGuardError("USAGE", "sign needs --key");
       const lockfile = await readLockfile(global.lockfile);

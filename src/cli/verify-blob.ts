@@ -1,87 +1,7 @@
 import type { Command } from "commander";
-import { existsSync } from "node:fs";
 import { ModelGuardError } from "../errors.js";
-import { parsePublicKey } from "../keys/load-key.js";
-import { decodeBlobSignature, verifyBlob } from "../signing/blob-signature.js";
-import { parseJson } from "../signing/model-signing/read-bundle.js";
-import { verifyBlobBundle } from "../signing/sigstore/blob-bundle.js";
-import { checkIdentityPolicy, type IdentityPolicy } from "../signing/sigstore/identity.js";
-import { loadTrustedRoot } from "../signing/sigstore/trusted-root.js";
-import type { SigstoreTrust } from "../signing/sigstore/verify-bundle.js";
-import { readInputFile, writeErr } from "./io.js";
-
-interface Options {
-  key?: string;
-  signature?: string;
-  bundle?: string;
-  certificateIdentity?: string;
-  certificateIdentityRegexp?: string;
-  certificateOidcIssuer?: string;
-  certificateOidcIssuerRegexp?: string;
-  trustedRoot?: string;
-  insecureIgnoreTlog?: boolean;
-}
-
-/** `--signature` is a file or, as with cosign, the base64 signature itself. */
-async function readSignature(value: string): Promise<Buffer> {
-  const text = existsSync(value) ? (await readInputFile(value, "signature")).toString("utf8") : value;
-  const sig = decodeBlobSignature(text);
-  if (!sig || sig.length === 0) {
-    throw new ModelGuardError("SIGNATURE_MALFORMED", `signature ${existsSync(value) ? value : "argument"} is neither a file nor base64`);
-  }
-  return sig;
-}
-
-async function verifyDetached(file: string, options: Options): Promise<void> {
-  if (!options.key) throw new ModelGuardError("USAGE", "verify-blob --signature needs --key");
-  const [blob, keyText, signature] = await Promise.all([
-    readInputFile(file, "file"),
-    readInputFile(options.key, "public key"),
-    readSignature(options.signature!),
-  ]);
-  const key = parsePublicKey(keyText.toString("utf8"));
-  if (!verifyBlob(blob, signature, key)) {
-    throw new ModelGuardError("SIGNATURE_INVALID", `invalid signature for ${file} with key ${options.key}`, { file });
-  }
-}
-
-/** The trust for a bundle: a key (cosign --key), or an identity and issuer, each exact or a pattern. */
-async function bundleTrust(options: Options): Promise<SigstoreTrust> {
-  const identityGiven = [options.certificateIdentity, options.certificateIdentityRegexp, options.certificateOidcIssuer, options.certificateOidcIssuerRegexp].some(
-    (v) => v !== undefined,
-  );
-  if (Boolean(options.key) === identityGiven) {
-    throw new ModelGuardError("USAGE", "verify-blob --bundle needs either --key or --certificate-identity with --certificate-oidc-issuer");
-  }
-  const trustedRoot = await loadTrustedRoot(options.trustedRoot);
-  if (options.key) {
-    const key = parsePublicKey((await readInputFile(options.key, "public key")).toString("utf8"));
-    return { trustedRoot, keys: [key], ignoreTlog: options.insecureIgnoreTlog ?? false };
-  }
-  if (options.insecureIgnoreTlog) {
-    throw new ModelGuardError("USAGE", "--insecure-ignore-tlog applies to --key only: keyless certificates are short-lived and need the log's timestamp");
-  }
-  const policy: IdentityPolicy = {
-    ...(options.certificateIdentity === undefined ? {} : { subject: options.certificateIdentity }),
-    ...(options.certificateIdentityRegexp === undefined ? {} : { subjectPattern: options.certificateIdentityRegexp }),
-    ...(options.certificateOidcIssuer === undefined ? {} : { issuer: options.certificateOidcIssuer }),
-    ...(options.certificateOidcIssuerRegexp === undefined ? {} : { issuerPattern: options.certificateOidcIssuerRegexp }),
-  };
-  if ((policy.subject === undefined) === (policy.subjectPattern === undefined)) {
-    throw new ModelGuardError("USAGE", "give one of --certificate-identity and --certificate-identity-regexp");
-  }
-  if ((policy.issuer === undefined) === (policy.issuerPattern === undefined)) {
-    throw new ModelGuardError("USAGE", "give one of --certificate-oidc-issuer and --certificate-oidc-issuer-regexp");
-  }
-  checkIdentityPolicy(policy);
-  return { trustedRoot, identities: [policy] };
-}
-
-async function verifyWithBundle(file: string, options: Options): Promise<void> {
-  const trust = await bundleTrust(options);
-  const [blob, bundleText] = await Promise.all([readInputFile(file, "file"), readInputFile(options.bundle!, "bundle")]);
-  verifyBlobBundle(blob, parseJson(bundleText, `bundle ${options.bundle}`), trust);
-}
+import { writeErr } from "./io.js";
+import type { VerifyBlobOptions } from "./verify-blob-checks.js";
 
 export function registerVerifyBlob(program: Command): void {
   program
@@ -97,7 +17,9 @@ export function registerVerifyBlob(program: Command): void {
     .option("--certificate-oidc-issuer-regexp <re>", "keyless: a pattern for the issuer, anchored")
     .option("--trusted-root <file>", "Sigstore trusted_root.json (default: the public-good instance)")
     .option("--insecure-ignore-tlog", "with --key: accept a bundle without a transparency-log entry")
-    .action(async (file: string, options: Options) => {
+    .action(async (file: string, options: VerifyBlobOptions) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip sigstore-js.
+      const { verifyDetached, verifyWithBundle } = await import("./verify-blob-checks.js");
       if (options.bundle && options.signature) throw new ModelGuardError("USAGE", "give --signature or --bundle, not both");
       if (options.bundle) await verifyWithBundle(file, options);
       else if (options.signature) await verifyDetached(file, options);

@@ -2,10 +2,10 @@ import type { Command } from "commander";
 import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { ModelSigner } from "../signing/model-signing/index.js";
-import { resolveCliIgnorePath, verifyModelDirectory } from "../signing/model-signing/index.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
-import { collect, trustFromFlags, type TrustFlags } from "./model-trust.js";
+import { collect } from "./collect.js";
+import type { TrustFlags } from "./model-trust.js";
 
 interface Options extends TrustFlags {
   signature?: string;
@@ -44,6 +44,9 @@ export function registerVerifyModel(program: Command): void {
     .option("--ignore-paths <paths...>", "paths that are not part of the model")
     .option("--ignore-unsigned-files", "accept files that the signature does not list")
     .action(async (dir: string, options: Options, command: Command) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { resolveCliIgnorePath, verifyModelDirectory } = await import("../signing/model-signing/index.js");
+      const { trustFromFlags } = await import("./model-trust.js");
       const global = globalOptions(command);
       const trust = await trustFromFlags(options);
       const signaturePath = options.signature ?? (await defaultSignaturePath(dir));

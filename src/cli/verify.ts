@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { ModelGuard } from "../guard/guard.js";
-import { listFailures } from "../guard/report.js";
 import { ModelGuardError, exitCodeFor } from "../errors.js";
 import type { VerifyReport } from "../guard/report.js";
 import { globalOptions } from "./global-options.js";
+import { collect } from "./collect.js";
 import { describeSigner } from "./describe-signer.js";
 import { writeErr, writeOut } from "./io.js";
 
@@ -26,13 +25,16 @@ export function registerVerify(program: Command): void {
     .description("the startup gate: every locked file cached, sizes and digests match, signatures trusted")
     .argument("[names...]", "models to verify (default: all)")
     // Repeatable rather than variadic, so `--key a.pub model` keeps `model` a model name.
-    .option("--key <pub>", "trusted public key (repeat for several)", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option("--key <pub>", "trusted public key (repeat for several)", collect)
     .option("--identity <id>", "trusted Sigstore keyless identity of a publisher's model.sig (exact match)")
     .option("--identity-provider <iss>", "OIDC issuer of --identity (exact match)")
     .option("--trusted-root <file>", "Sigstore trusted_root.json for --identity (default: the public-good root)")
     .option("--allow-unsigned", "accept models with no trusted signature")
     .option("--offline", "make no network request (verify reads only the cache in any case)")
     .action(async (names: string[], options: Options, command: Command) => {
+      // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
+      const { ModelGuard } = await import("../guard/guard.js");
+      const { listFailures } = await import("../guard/report.js");
       const global = globalOptions(command);
       if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
         throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
