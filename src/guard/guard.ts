@@ -2,6 +2,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { ModelGuardError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedModel, Lockfile } from "../lockfile/types.js";
+import { constants as bufferConstants } from "node:buffer";
 import { HashPool } from "../digest/hash-pool.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { fetchLockedFile } from "../hub/fetch-locked-file.js";
@@ -16,6 +17,10 @@ import { loadTrustPolicy, type TrustOptions } from "./trusted-keys.js";
 import { checkLockedFile, readVerifiedFile } from "./verify-locked-file.js";
 
 export type { TrustOptions };
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+// protobuf's hard limit on one message, which onnxruntime enforces when parsing a model.
+const ONNX_PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 export interface ModelGuardOptions {
   /** Path of the lockfile. Default `models.lock.json`. */
@@ -118,6 +123,13 @@ export class ModelGuard {
     const entry = this.#entry(name);
     const locked = Object.hasOwn(entry.files, file) ? entry.files[file] : undefined;
     if (!locked) throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: ${file} is not a locked file`, { model: name, file });
+    if (locked.size > MAX_LENGTH) {
+      throw new ModelGuardError(
+        "FILE_TOO_LARGE",
+        `model ${name}: ${file} is ${locked.size} bytes; one Node.js Buffer holds at most ${MAX_LENGTH} (buffer.constants.MAX_LENGTH), so it cannot be loaded into memory (\`modelguard verify\` still checks it, streaming)`,
+        { model: name, file },
+      );
+    }
     await this.signerOf(name);
     const key = JSON.stringify([name, file]);
     let read = this.#reads.get(key);
@@ -151,6 +163,13 @@ export class ModelGuard {
   async createSession(name: string, options: CreateSessionOptions = {}): Promise<InferenceSession> {
     const entry = this.#entry(name);
     const modelFile = pickOnnxFile(name, entry, options.file);
+    if (entry.files[modelFile]!.size > ONNX_PROTOBUF_LIMIT) {
+      throw new ModelGuardError(
+        "FILE_TOO_LARGE",
+        `model ${name}: ${modelFile} is ${entry.files[modelFile]!.size} bytes; an ONNX protobuf is limited to 2 GiB (${ONNX_PROTOBUF_LIMIT} bytes): keep the weights in external data files`,
+        { model: name, file: modelFile },
+      );
+    }
     if (options.sessionOptions && "externalData" in options.sessionOptions) {
       throw new ModelGuardError("USAGE", "externalData is filled by the guard from verified files; do not pass it", { model: name });
     }

@@ -173,3 +173,16 @@ describe("ModelGuard.verifyAll", () => {
     expect(codes).toEqual({ "config.json": "SIZE_MISMATCH", "onnx/model.onnx": undefined, "vocab.txt": "NOT_CACHED" });
   });
 });
+
+describe("files too large to load", () => {
+  it("names the limit instead of failing inside a Buffer or onnxruntime", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model, "weights.bin": Buffer.from("x") });
+    const lock = structuredClone(s.lockfile);
+    lock.models.add!.files["onnx/model.onnx"]!.size = 3 * 2 ** 30;
+    lock.models.add!.files["weights.bin"]!.size = 2 ** 53 - 1;
+    await writeLockfile(s.lockfilePath, lock);
+    const guard = await s.open({ allowUnsigned: true });
+    await expect(guard.createSession("add")).rejects.toMatchObject({ code: "FILE_TOO_LARGE", message: expect.stringMatching(/2 GiB.*external data/) });
+    await expect(guard.readFile("add", "weights.bin")).rejects.toMatchObject({ code: "FILE_TOO_LARGE", message: expect.stringMatching(/MAX_LENGTH/) });
+  });
+});
