@@ -3,7 +3,7 @@ import pLimit from "p-limit";
 import { ModelGuardError } from "../errors.js";
 import type { LockedModel } from "../lockfile/types.js";
 import { readExternalDataRefs } from "../onnx/external-data.js";
-import { downloadFile, type DownloadedFile } from "./download-file.js";
+import { downloadFile, type DownloadedFile, type DownloadRequest } from "./download-file.js";
 import type { FetchProgress } from "./fetch-locked-file.js";
 import type { HubOptions } from "./hub-options.js";
 import { listRepoFiles, type RepoFile } from "./list-repo-files.js";
@@ -64,15 +64,7 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   const fetchOne = (file: RepoFile) =>
     limit(async () => {
       request.onStart?.({ file: file.path, size: file.size });
-      const result = await downloadFile({
-        hubUrl: hub.hubUrl,
-        ...(hub.token ? { token: hub.token } : {}),
-        repo: request.repo,
-        revision,
-        path: file.path,
-        size: file.size,
-        tempDir: blobsDir(hub.cacheDir, request.repo),
-        gitBlobSha1: file.lfsSha256 === undefined,
+      const result = await downloadRepoFile(request, hub, revision, file, {
         ...(request.retry ? { retry: request.retry } : {}),
         onProgress: (bytes) => request.onProgress?.(file.path, bytes),
         onRetry: (info) => request.onRetry?.(file.path, info),
@@ -120,10 +112,15 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   };
 }
 
-/** The publisher's signature, read into memory (it is small) and parsed; never placed in the cache. */
-async function downloadSignature(request: AddModelRequest, hub: HubOptions, revision: string, file: RepoFile): Promise<unknown> {
-  if (file.size > 16 * 1024 * 1024) throw new ModelGuardError("SIGNATURE_MALFORMED", `${file.path} is ${file.size} bytes: too large for a signature`);
-  const result = await downloadFile({
+/** One file of the commit into a temporary file in the cache's blobs/, with the digest the Hub's tree lists for it computed on the way. */
+function downloadRepoFile(
+  request: AddModelRequest,
+  hub: HubOptions,
+  revision: string,
+  file: RepoFile,
+  extra: Partial<DownloadRequest>,
+): Promise<DownloadedFile> {
+  return downloadFile({
     hubUrl: hub.hubUrl,
     ...(hub.token ? { token: hub.token } : {}),
     repo: request.repo,
@@ -132,8 +129,14 @@ async function downloadSignature(request: AddModelRequest, hub: HubOptions, revi
     size: file.size,
     tempDir: blobsDir(hub.cacheDir, request.repo),
     gitBlobSha1: file.lfsSha256 === undefined,
-    keepBytes: true,
+    ...extra,
   });
+}
+
+/** The publisher's signature, read into memory (it is small) and parsed; never placed in the cache. */
+async function downloadSignature(request: AddModelRequest, hub: HubOptions, revision: string, file: RepoFile): Promise<unknown> {
+  if (file.size > 16 * 1024 * 1024) throw new ModelGuardError("SIGNATURE_MALFORMED", `${file.path} is ${file.size} bytes: too large for a signature`);
+  const result = await downloadRepoFile(request, hub, revision, file, { keepBytes: true });
   await rm(result.tempPath, { force: true });
   checkAgainstTree(request.repo, file, result);
   try {

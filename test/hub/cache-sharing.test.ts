@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { downloadFileToCacheDir, scanCacheDir } from "@huggingface/hub";
 import { afterEach, describe, expect, it } from "vitest";
@@ -62,14 +62,18 @@ describe("the cache is the Hugging Face cache", () => {
   });
 });
 
+/** A locked model whose cache was emptied, and a guard that may fetch from the local Hub. */
+async function lockedWithEmptyCache(): Promise<ModelGuard> {
+  env = await startHubEnv();
+  await lockTiny(env);
+  await rm(env.cacheDir, { recursive: true });
+  env.hub.requests.length = 0;
+  return ModelGuard.open({ lockfile: env.lockfilePath, cacheDir: env.cacheDir, hubUrl: env.hub.url, allowUnsigned: true, env: {} });
+}
+
 describe("ModelGuard fetches on demand", () => {
   it("downloads a locked model the cache lacks, loads the very bytes it hashed, and caches them", async () => {
-    env = await startHubEnv();
-    await lockTiny(env);
-    const { rm } = await import("node:fs/promises");
-    await rm(env.cacheDir, { recursive: true });
-    env.hub.requests.length = 0;
-    const guard = await ModelGuard.open({ lockfile: env.lockfilePath, cacheDir: env.cacheDir, hubUrl: env.hub.url, allowUnsigned: true, env: {} });
+    const guard = await lockedWithEmptyCache();
     const [a, b] = await Promise.all([guard.readFile("tiny", "config.json"), guard.readFile("tiny", "config.json")]);
     expect(a).toBe(b); // single flight: one download for two callers
     expect(env.hub.requests.filter((r) => r.url.includes("config.json"))).toHaveLength(1);
@@ -82,12 +86,7 @@ describe("ModelGuard fetches on demand", () => {
   });
 
   it("many concurrent createSession calls read and verify each file once, and the sessions release", async () => {
-    env = await startHubEnv();
-    await lockTiny(env);
-    const { rm } = await import("node:fs/promises");
-    await rm(env.cacheDir, { recursive: true });
-    env.hub.requests.length = 0;
-    const guard = await ModelGuard.open({ lockfile: env.lockfilePath, cacheDir: env.cacheDir, hubUrl: env.hub.url, allowUnsigned: true, env: {} });
+    const guard = await lockedWithEmptyCache();
     const sessions = await Promise.all(Array.from({ length: 20 }, () => guard.createSession("tiny")));
     const downloads = env.hub.requests.filter((r) => r.endpoint === "resolve").map((r) => r.path);
     expect(downloads.sort()).toEqual(["onnx/model.onnx", "onnx/model.onnx_data"]);
@@ -109,7 +108,6 @@ describe("pull under pressure", () => {
   it("several processes pulling one model at once all succeed, and the cache stays consistent", async () => {
     env = await startHubEnv();
     await lockTiny(env, ["--include", "**"]);
-    const { rm } = await import("node:fs/promises");
     await rm(env.cacheDir, { recursive: true });
     env.hub.injectFault({ kind: "slow", path: "weights/big.bin", bytesPerSecond: 400 * 1024, times: 3 });
     const results = await Promise.all([1, 2, 3].map(() => runCli([...env.g, "pull"], { env: env.env })));
@@ -121,7 +119,7 @@ describe("pull under pressure", () => {
   it("a process killed mid-download leaves nothing a loader reads, and the next pull succeeds", async () => {
     env = await startHubEnv();
     const sha = await lockTiny(env, ["--include", "**"]);
-    const { rm, stat } = await import("node:fs/promises");
+    const { stat } = await import("node:fs/promises");
     await rm(env.cacheDir, { recursive: true });
     env.hub.injectFault({ kind: "slow", path: "weights/big.bin", bytesPerSecond: 32 * 1024 });
     const child = spawn(process.execPath, [BIN, ...env.g, "pull"], { env: { ...process.env, ...env.env }, stdio: "ignore" });
