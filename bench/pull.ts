@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serializeLockfile } from "../src/lockfile/serialize.js";
-import { machine, median, writeReadmeSection } from "./report.js";
+import { heading, median, writeReadmeSection } from "./report.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bytes = Number(process.env.BENCH_PULL_BYTES ?? 1e9);
@@ -86,7 +86,7 @@ try {
   });
   const ratio = pullMedian / plainMedian;
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}: one ${bytes / 1e9} GB file from the local Hub (another process, loopback), ${runs} runs after a warm-up, median.`,
+    heading(`one ${bytes / 1e9} GB file from the local Hub (another process, loopback), ${runs} runs after a warm-up, median.`, bytes < 1e9 || runs < 5 ? `BENCH_PULL_BYTES=${bytes}, BENCH_RUNS=${runs}` : undefined, work),
     "",
     "| method | median | range | throughput | vs Node fetch |",
     "| --- | --- | --- | --- | --- |",

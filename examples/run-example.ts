@@ -9,32 +9,19 @@
  *   npm run example -- --tamper  flip one byte in the example cache itself (see `modelguard verify` fail)
  *   npm run example -- --reset   rebuild the example cache from the generated model
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { ModelGuard, ModelGuardError, readLockfile } from "modelguard";
-import { startLocalHub } from "../local-hub/index.js";
-import { EXAMPLE_MODEL, EXAMPLE_REPO, tinyClassifierFiles } from "./tiny-model.js";
+import { EXAMPLE_LOCKFILE, EXAMPLE_PUBLIC_KEY, exampleCacheDir, fillExampleCache, snapshotDir, startExampleHub } from "./example-cache.js";
+import { EXAMPLE_MODEL, EXAMPLE_REPO } from "./tiny-model.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const lockfile = join(here, "models.lock.json");
-const trustedKey = join(here, "keys", "cosign.pub");
-const exampleCache = process.env.MODELGUARD_EXAMPLE_CACHE ?? join(here, ".hf-cache");
+const lockfile = EXAMPLE_LOCKFILE;
+const trustedKey = EXAMPLE_PUBLIC_KEY;
+const exampleCache = exampleCacheDir();
 const EXAMPLE_REVISION = (await readLockfile(lockfile)).models[EXAMPLE_MODEL]!.revision;
-const snapshotOf = (cacheDir: string) => join(cacheDir, `models--${EXAMPLE_REPO.replace("/", "--")}`, "snapshots", EXAMPLE_REVISION);
-
-/** Stands in for `modelguard pull`: what a download would have left in the cache (plain files). */
-async function fillCache(cacheDir: string): Promise<void> {
-  for (const [path, bytes] of Object.entries(tinyClassifierFiles())) {
-    const target = join(snapshotOf(cacheDir), path);
-    if (existsSync(target)) continue;
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, bytes);
-  }
-}
+const snapshotOf = (cacheDir: string) => snapshotDir(cacheDir, EXAMPLE_REPO, EXAMPLE_REVISION);
 
 async function flipOneByte(cacheDir: string): Promise<string> {
   const path = join(snapshotOf(cacheDir), "onnx", "model.onnx_data");
@@ -71,12 +58,10 @@ async function refused(cacheDir: string, hubUrl?: string): Promise<ModelGuardErr
 const args = new Set(process.argv.slice(2));
 
 if (args.has("--hub")) {
-  const hub = await startLocalHub();
+  const hub = await startExampleHub();
   const work = await mkdtemp(join(tmpdir(), "modelguard-example-"));
   try {
-    const commit = await hub.createRepo(EXAMPLE_REPO, { files: tinyClassifierFiles() });
-    if (commit !== EXAMPLE_REVISION) throw new Error(`the local Hub's commit ${commit} is not the locked ${EXAMPLE_REVISION}: run examples/make-lockfile.ts`);
-    console.log(`local Hub at ${hub.url} serves ${EXAMPLE_REPO}@${commit.slice(0, 12)}; the cache starts empty`);
+    console.log(`local Hub at ${hub.url} serves ${EXAMPLE_REPO}@${EXAMPLE_REVISION.slice(0, 12)}; the cache starts empty`);
     const failure = await refused(join(work, "cache"), hub.url);
     if (failure) {
       console.error(`refused: [${failure.code}] ${failure.message}`);
@@ -94,7 +79,7 @@ if (args.has("--hub")) {
 }
 
 if (args.has("--reset")) await rm(exampleCache, { recursive: true, force: true });
-await fillCache(exampleCache);
+await fillExampleCache(exampleCache);
 
 if (args.has("--tamper")) {
   console.log(`flipped one byte of ${await flipOneByte(exampleCache)}; \`npm run example\` now refuses it (--reset restores it)`);

@@ -20,7 +20,7 @@ function runExample(cacheDir: string, ...args: string[]) {
 }
 
 describe("the bundled example", () => {
-  it("locks exactly the model it generates, signed by the committed example key", () => {
+  it("locks exactly the model it generates, signed by the committed example key", async () => {
     const lock = parseLockfile(readFileSync(join(examples, "models.lock.json"), "utf8"));
     const entry = lock.models[EXAMPLE_MODEL]!;
     const files = tinyClassifierFiles();
@@ -29,7 +29,7 @@ describe("the bundled example", () => {
       expect(entry.files[path]).toMatchObject({ size: bytes.length, sha256: sha256Hex(bytes) });
     }
     const key = parsePublicKey(readFileSync(join(examples, "keys/cosign.pub"), "utf8"));
-    expect(checkTrustPolicy(EXAMPLE_MODEL, entry, { keys: [{ key, fingerprint: publicKeyId(key) }], allowUnsigned: false })).toMatchObject({
+    expect(await checkTrustPolicy(EXAMPLE_MODEL, entry, { keys: [{ key, fingerprint: publicKeyId(key) }], allowUnsigned: false })).toMatchObject({
       kind: "key",
     });
   });

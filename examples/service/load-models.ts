@@ -1,0 +1,157 @@
+/**
+ * The start gate: open the guard, verify every locked model, fetch what the cache lacks (online
+ * only, and only when nothing else failed), create a session for every model with an ONNX graph.
+ * Every failure is collected, so one start names everything that is wrong.
+ */
+import type { InferenceSession } from "onnxruntime-node";
+import { ModelGuard, ModelGuardError, listFailures, type ErrorCode, type Signer } from "modelguard";
+import type { ServiceConfig } from "./config.js";
+
+export interface ServedModel {
+  name: string;
+  repo: string;
+  revision: string;
+  /** Locked file paths. */
+  files: string[];
+  signer: Signer;
+  /** Absent for a model that locks no .onnx file (a tokenizer, say): listed, not runnable. */
+  session?: InferenceSession;
+}
+
+export interface StartupFailure {
+  code: string;
+  message: string;
+  model?: string;
+  file?: string;
+}
+
+export class StartupError extends Error {
+  constructor(readonly failures: StartupFailure[]) {
+    super(failures.map((f) => f.message).join("\n"));
+  }
+
+  /** The CLI's exit code: 1 outranks the rest, since a bad byte or signature is evidence of tampering. */
+  get exitCode(): number {
+    const codes = this.failures.map((f) => exitCodeFor(f.code));
+    return codes.includes(1) ? 1 : (codes[0] ?? 1);
+  }
+}
+
+// Mirrors exitCodeFor in src/errors.ts, which the package does not export.
+const VERIFICATION_CODES = new Set<string>([
+  "SIZE_MISMATCH",
+  "DIGEST_MISMATCH",
+  "SIGNATURE_MISSING",
+  "SIGNATURE_INVALID",
+  "UNTRUSTED_SIGNER",
+  "EXTERNAL_DATA_UNVERIFIED",
+  "LOCK_DRIFT",
+]);
+const FETCH_CODES = new Set<string>(["FETCH_FAILED", "NOT_CACHED", "CACHE_WRITE_FAILED"]);
+
+/** A code of the guard (ErrorCode), or one of the service's: ONNX_LOAD_FAILED, INTERNAL (1), USAGE (2). */
+export function exitCodeFor(code: ErrorCode | string): 1 | 2 | 3 {
+  if (VERIFICATION_CODES.has(code) || code === "ONNX_LOAD_FAILED" || code === "INTERNAL") return 1;
+  if (FETCH_CODES.has(code)) return 3;
+  return 2;
+}
+
+export function toFailure(err: unknown, model?: string): StartupFailure {
+  if (err instanceof ModelGuardError) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...((err.model ?? model) !== undefined ? { model: err.model ?? model } : {}),
+      ...(err.file !== undefined ? { file: err.file } : {}),
+    };
+  }
+  // Verified bytes that onnxruntime cannot load are not a tampering signal, but still no start.
+  if (model !== undefined) return { code: "ONNX_LOAD_FAILED", message: `model ${model}: onnxruntime could not load it: ${(err as Error)?.message ?? String(err)}`, model };
+  return { code: "INTERNAL", message: (err as Error)?.stack ?? String(err) };
+}
+
+async function verify(guard: ModelGuard): Promise<StartupFailure[]> {
+  try {
+    await guard.verifyAll();
+    return [];
+  } catch (err) {
+    if (err instanceof ModelGuardError && err.report) return listFailures(err.report);
+    return [toFailure(err)];
+  }
+}
+
+export interface Log {
+  (line: string): void;
+}
+
+export async function loadModels(config: ServiceConfig, log: Log): Promise<{ guard: ModelGuard; models: ServedModel[] }> {
+  let guard: ModelGuard;
+  try {
+    guard = await ModelGuard.open({
+      lockfile: config.lockfile,
+      trust: {
+        keys: config.keys,
+        ...(config.identity ? { identities: [config.identity] } : {}),
+        ...(config.trustedRoot !== undefined ? { trustedRoot: config.trustedRoot } : {}),
+      },
+      allowUnsigned: config.allowUnsigned,
+      offline: config.offline,
+      ...(config.cacheDir !== undefined ? { cacheDir: config.cacheDir } : {}),
+      env: config.env,
+    });
+  } catch (err) {
+    throw new StartupError([toFailure(err)]);
+  }
+  const names = guard.modelNames;
+  log(`verifying ${names.length} model(s) from ${config.lockfile} in ${guard.cacheDir}${config.offline ? " (offline)" : ""}`);
+
+  let failures = await verify(guard);
+  // Only a cache that merely lacks files is filled: a wrong byte or signature must stop the start,
+  // not be quietly replaced by a download.
+  if (failures.length > 0 && !config.offline && failures.every((f) => f.code === "NOT_CACHED")) {
+    const missing = [...new Set(failures.map((f) => f.model))].filter((m): m is string => m !== undefined);
+    log(`fetching ${failures.length} missing file(s) of ${missing.join(", ")}, each verified as it arrives`);
+    try {
+      await guard.pull(missing);
+    } catch (err) {
+      throw new StartupError([toFailure(err)]);
+    }
+    failures = await verify(guard);
+  }
+  if (failures.length > 0) throw new StartupError(failures);
+
+  const models: ServedModel[] = await Promise.all(
+    names.map(async (name) => {
+      const entry = guard.lockedModel(name);
+      return { name, repo: entry.repo, revision: entry.revision, files: Object.keys(entry.files), signer: await guard.signerOf(name) };
+    }),
+  );
+  const loads = await Promise.allSettled(
+    models.map(async (model) => {
+      if (!model.files.some((f) => f.endsWith(".onnx"))) return;
+      model.session = await guard.createSession(model.name);
+    }),
+  );
+  const loadFailures = loads.flatMap((r, i) => (r.status === "rejected" ? [toFailure(r.reason, models[i]!.name)] : []));
+  if (loadFailures.length > 0) {
+    await releaseSessions(models);
+    throw new StartupError(loadFailures);
+  }
+  for (const m of models) {
+    log(`ok ${m.name} (${m.repo}@${m.revision.slice(0, 12)}): ${m.files.length} file(s), ${describeSigner(m.signer)}${m.session ? "" : ", no .onnx: listed, not served"}`);
+  }
+  return { guard, models };
+}
+
+function describeSigner(signer: Signer): string {
+  if (signer.kind === "unsigned") return "unsigned (allowed)";
+  if (signer.kind === "key") return `signed by key ${signer.fingerprint.slice(0, 16)}`;
+  // Sigstore identities (and whatever kinds the library adds later).
+  const other = signer as { kind: string; subject?: string; issuer?: string };
+  return `signed by ${other.kind} ${other.subject ?? "?"} (${other.issuer ?? "?"})`;
+}
+
+export async function releaseSessions(models: ServedModel[]): Promise<void> {
+  await Promise.allSettled(models.map((m) => m.session?.release()));
+  for (const m of models) delete m.session;
+}
