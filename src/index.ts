@@ -3,7 +3,7 @@ export type { ModelGuardOptions, TrustOptions, CreateSessionOptions } from "./gu
 export { listFailures, REPORT_VERSION } from "./guard/report.js";
 export type { VerifyReport, ModelReport, FileReport, ReportError, Failure } from "./guard/report.js";
 export type { PullOptions, PulledFile } from "./hub/pull.js";
-export { ModelGuardError, ERROR_CODES, isModelGuardError } from "./errors.js";
+export { ModelGuardError, ERROR_CODES, isModelGuardError, exitCodeFor } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { Lockfile, LockedModel, LockedFile, BlobSignature } from "./lockfile/types.js";
 export { parseLockfile, validateLockfile } from "./lockfile/validate.js";

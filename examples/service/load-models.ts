@@ -4,7 +4,7 @@
  * Every failure is collected, so one start names everything that is wrong.
  */
 import type { InferenceSession } from "onnxruntime-node";
-import { ModelGuard, ModelGuardError, listFailures, type ErrorCode, type Signer } from "modelguard";
+import { ERROR_CODES, ModelGuard, ModelGuardError, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type Signer } from "modelguard";
 import type { ServiceConfig } from "./config.js";
 
 export interface ServedModel {
@@ -37,23 +37,10 @@ export class StartupError extends Error {
   }
 }
 
-// Mirrors exitCodeFor in src/errors.ts, which the package does not export.
-const VERIFICATION_CODES = new Set<string>([
-  "SIZE_MISMATCH",
-  "DIGEST_MISMATCH",
-  "SIGNATURE_MISSING",
-  "SIGNATURE_INVALID",
-  "UNTRUSTED_SIGNER",
-  "EXTERNAL_DATA_UNVERIFIED",
-  "LOCK_DRIFT",
-]);
-const FETCH_CODES = new Set<string>(["FETCH_FAILED", "NOT_CACHED", "CACHE_WRITE_FAILED"]);
-
-/** A code of the guard (ErrorCode), or one of the service's: ONNX_LOAD_FAILED, INTERNAL (1), USAGE (2). */
+/** A code of the guard (ErrorCode, mapped as the CLI maps it), or one of the service's: ONNX_LOAD_FAILED and INTERNAL (1), USAGE (2). */
 export function exitCodeFor(code: ErrorCode | string): 1 | 2 | 3 {
-  if (VERIFICATION_CODES.has(code) || code === "ONNX_LOAD_FAILED" || code === "INTERNAL") return 1;
-  if (FETCH_CODES.has(code)) return 3;
-  return 2;
+  if (code === "ONNX_LOAD_FAILED" || code === "INTERNAL") return 1;
+  return (ERROR_CODES as readonly string[]).includes(code) ? guardExitCode(code as ErrorCode) : 2;
 }
 
 export function toFailure(err: unknown, model?: string): StartupFailure {
