@@ -1,5 +1,5 @@
 export { ModelGuard } from "./guard/guard.js";
-export type { ModelGuardOptions, TrustOptions, CreateSessionOptions } from "./guard/guard.js";
+export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, LoadedModels } from "./guard/guard.js";
 export { listFailures, REPORT_VERSION } from "./guard/report.js";
 export type { VerifyReport, ModelReport, FileReport, ReportError, Failure } from "./guard/report.js";
 export type { PullOptions, PulledFile } from "./hub/pull.js";

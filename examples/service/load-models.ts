@@ -1,10 +1,11 @@
 /**
- * The start gate: open the guard, verify every locked model, fetch what the cache lacks (online
- * only, and only when nothing else failed), create a session for every model with an ONNX graph.
+ * The start gate: open the guard, then `guard.loadAll()`: every locked file verified and a
+ * session for every model with an ONNX graph, in one pass over the bytes; fetch what the cache
+ * lacks (online only, and only when nothing else failed) and try once more.
  * Every failure is collected, so one start names everything that is wrong.
  */
 import type { InferenceSession } from "onnxruntime-node";
-import { ERROR_CODES, ModelGuard, ModelGuardError, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type Signer } from "modelguard";
+import { ERROR_CODES, ModelGuard, ModelGuardError, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type LoadedModels, type Signer } from "modelguard";
 import type { ServiceConfig } from "./config.js";
 
 export interface ServedModel {
@@ -57,13 +58,13 @@ export function toFailure(err: unknown, model?: string): StartupFailure {
   return { code: "INTERNAL", message: (err as Error)?.stack ?? String(err) };
 }
 
-async function verify(guard: ModelGuard): Promise<StartupFailure[]> {
+/** One pass: every locked file read and hashed once, a session per ONNX graph; or every failure. */
+async function load(guard: ModelGuard): Promise<{ loaded: LoadedModels; failures: [] } | { loaded?: undefined; failures: StartupFailure[] }> {
   try {
-    await guard.verifyAll();
-    return [];
+    return { loaded: await guard.loadAll(), failures: [] };
   } catch (err) {
-    if (err instanceof ModelGuardError && err.report) return listFailures(err.report);
-    return [toFailure(err)];
+    if (err instanceof ModelGuardError && err.report) return { failures: listFailures(err.report) };
+    return { failures: [toFailure(err)] };
   }
 }
 
@@ -92,38 +93,30 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
   const names = guard.modelNames;
   log(`verifying ${names.length} model(s) from ${config.lockfile} in ${guard.cacheDir}${config.offline ? " (offline)" : ""}`);
 
-  let failures = await verify(guard);
+  let result = await load(guard);
   // Only a cache that merely lacks files is filled: a wrong byte or signature must stop the start,
   // not be quietly replaced by a download.
-  if (failures.length > 0 && !config.offline && failures.every((f) => f.code === "NOT_CACHED")) {
-    const missing = [...new Set(failures.map((f) => f.model))].filter((m): m is string => m !== undefined);
-    log(`fetching ${failures.length} missing file(s) of ${missing.join(", ")}, each verified as it arrives`);
+  if (result.failures.length > 0 && !config.offline && result.failures.every((f) => f.code === "NOT_CACHED")) {
+    const missing = [...new Set(result.failures.map((f) => f.model))].filter((m): m is string => m !== undefined);
+    log(`fetching ${result.failures.length} missing file(s) of ${missing.join(", ")}, each verified as it arrives`);
     try {
       await guard.pull(missing);
     } catch (err) {
       throw new StartupError([toFailure(err)]);
     }
-    failures = await verify(guard);
+    result = await load(guard);
   }
-  if (failures.length > 0) throw new StartupError(failures);
-
-  const models: ServedModel[] = await Promise.all(
-    names.map(async (name) => {
-      const entry = guard.lockedModel(name);
-      return { name, repo: entry.repo, revision: entry.revision, files: Object.keys(entry.files), signer: await guard.signerOf(name) };
-    }),
-  );
-  const loads = await Promise.allSettled(
-    models.map(async (model) => {
-      if (!model.files.some((f) => f.endsWith(".onnx"))) return;
-      model.session = await guard.createSession(model.name);
-    }),
-  );
-  const loadFailures = loads.flatMap((r, i) => (r.status === "rejected" ? [toFailure(r.reason, models[i]!.name)] : []));
-  if (loadFailures.length > 0) {
-    await releaseSessions(models);
-    throw new StartupError(loadFailures);
-  }
+  if (!result.loaded) throw new StartupError(result.failures);
+  const { report, sessions } = result.loaded;
+  const models: ServedModel[] = report.models.map((m) => ({
+    name: m.name,
+    repo: m.repo,
+    revision: m.revision,
+    files: m.files.map((f) => f.path),
+    // The report of a model that passed always names its signer.
+    signer: m.signer!,
+    ...(sessions.has(m.name) ? { session: sessions.get(m.name)! } : {}),
+  }));
   for (const m of models) {
     log(`ok ${m.name} (${m.repo}@${m.revision.slice(0, 12)}): ${m.files.length} file(s), ${describeSigner(m.signer)}${m.session ? "" : ", no .onnx: listed, not served"}`);
   }

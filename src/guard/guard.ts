@@ -1,7 +1,7 @@
 import type { InferenceSession } from "onnxruntime-node";
 import { ModelGuardError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
-import type { LockedModel, Lockfile } from "../lockfile/types.js";
+import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
 import { constants as bufferConstants } from "node:buffer";
 import { HashPool } from "../digest/hash-pool.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
@@ -161,6 +161,11 @@ export class ModelGuard {
    * and handed over in memory, so onnxruntime never opens a file on its own.
    */
   async createSession(name: string, options: CreateSessionOptions = {}): Promise<InferenceSession> {
+    return (await this.#loadSession(name, options)).session;
+  }
+
+  /** createSession, also saying which locked files it read and verified on the way. */
+  async #loadSession(name: string, options: CreateSessionOptions): Promise<{ session: InferenceSession; files: string[] }> {
     const entry = this.#entry(name);
     const modelFile = pickOnnxFile(name, entry, options.file);
     if (entry.files[modelFile]!.size > ONNX_PROTOBUF_LIMIT) {
@@ -188,7 +193,81 @@ export class ModelGuard {
       plan.map(async ({ location, lockedPath }) => ({ path: location, data: await this.readFile(name, lockedPath) })),
     );
     const ort = await import("onnxruntime-node");
-    return ort.InferenceSession.create(modelBytes, { ...options.sessionOptions, externalData });
+    let session: InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(modelBytes, { ...options.sessionOptions, externalData });
+    } catch (err) {
+      // Verified bytes onnxruntime cannot use: not tampering, but no session either.
+      throw new ModelGuardError("ONNX_INVALID", `model ${name}: onnxruntime could not load ${modelFile}: ${(err as Error).message}`, {
+        model: name,
+        file: modelFile,
+        cause: err,
+      });
+    }
+    return { session, files: [modelFile, ...plan.map((p) => p.lockedPath)] };
+  }
+
+  /**
+   * The startup gate and the loads in one pass over the bytes: for each named model (all by
+   * default) the signatures are checked, a session is created for its ONNX graph (if it locks
+   * one) from the very bytes that were hashed, and every other locked file is checked by
+   * streaming. So no byte is hashed twice, where `verifyAll()` then `createSession()` would hash the
+   * graph and its weights twice. Returns the report and the sessions; throws a ModelGuardError
+   * carrying the report when anything failed, after releasing the sessions it made.
+   */
+  async loadAll(names: string[] = this.modelNames, options: Omit<CreateSessionOptions, "file"> = {}): Promise<LoadedModels> {
+    for (const name of names) this.#entry(name);
+    const startedAt = new Date();
+    const started = performance.now();
+    const sessions = new Map<string, InferenceSession>();
+    const pool = new HashPool();
+    const models: ModelReport[] = [];
+    try {
+      // One model at a time: each load holds its model's bytes in memory until onnxruntime has them.
+      for (const name of names) models.push(await this.#loadModel(name, options, pool, sessions));
+    } finally {
+      await pool.close();
+    }
+    const report = buildReport(startedAt, performance.now() - started, models);
+    if (!report.ok) {
+      await Promise.all([...sessions.values()].map((s) => s.release()));
+      throw failedReportError(report);
+    }
+    return { report, sessions };
+  }
+
+  async #loadModel(name: string, options: Omit<CreateSessionOptions, "file">, pool: HashPool, sessions: Map<string, InferenceSession>): Promise<ModelReport> {
+    const entry = this.#entry(name);
+    const started = performance.now();
+    const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };
+    const fileErrors = new Map<string, ReportError>();
+    let loaded: string[] = [];
+    try {
+      report.signer = await this.signerOf(name);
+      if (Object.keys(entry.files).some((p) => p.endsWith(".onnx"))) {
+        const { session, files } = await this.#loadSession(name, options);
+        sessions.set(name, session);
+        loaded = files;
+      }
+    } catch (err) {
+      const error = toReportError(err);
+      const file = (err as ModelGuardError).file;
+      if (file !== undefined && Object.hasOwn(entry.files, file)) fileErrors.set(file, error);
+      else report.error = error;
+    }
+    const loadMs = performance.now() - started;
+    const hasher = (path: string, size: number) => pool.hashFile(path, size);
+    report.files = await Promise.all(
+      Object.entries(entry.files).map(async ([file, locked]): Promise<FileReport> => {
+        const failed = fileErrors.get(file);
+        if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: loadMs, error: failed };
+        if (loaded.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
+        return this.#checkFile(name, entry, file, locked, hasher);
+      }),
+    );
+    report.ok = report.error === undefined && report.files.every((f) => f.ok);
+    report.durationMs = performance.now() - started;
+    return report;
   }
 
   /**
@@ -214,21 +293,21 @@ export class ModelGuard {
       report.ok = false;
     }
     const hasher = (path: string, size: number) => pool.hashFile(path, size);
-    report.files = await Promise.all(
-      Object.entries(entry.files).map(async ([file, locked]) => {
-        const fileStarted = performance.now();
-        const fileReport: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
-        try {
-          fileReport.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file }, hasher);
-        } catch (err) {
-          fileReport.ok = false;
-          fileReport.error = toReportError(err);
-        }
-        fileReport.durationMs = performance.now() - fileStarted;
-        return fileReport;
-      }),
-    );
+    report.files = await Promise.all(Object.entries(entry.files).map(([file, locked]) => this.#checkFile(name, entry, file, locked, hasher)));
     if (report.files.some((f) => !f.ok)) report.ok = false;
+    report.durationMs = performance.now() - started;
+    return report;
+  }
+
+  async #checkFile(name: string, entry: LockedModel, file: string, locked: LockedFile, hasher: (path: string, size: number) => Promise<{ size: number; sha256: string }>): Promise<FileReport> {
+    const started = performance.now();
+    const report: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
+    try {
+      report.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file }, hasher);
+    } catch (err) {
+      report.ok = false;
+      report.error = toReportError(err);
+    }
     report.durationMs = performance.now() - started;
     return report;
   }
@@ -251,15 +330,24 @@ export class ModelGuard {
       await pool.close();
     }
     const report = buildReport(startedAt, performance.now() - started, models);
-    if (!report.ok) {
-      const failures = listFailures(report);
-      const first = failures[0]!;
-      throw new ModelGuardError(first.code, failures.map((f) => f.message).join("\n"), {
-        model: first.model,
-        ...(first.file === undefined ? {} : { file: first.file }),
-        report,
-      });
-    }
+    if (!report.ok) throw failedReportError(report);
     return report;
   }
+}
+
+export interface LoadedModels {
+  report: VerifyReport;
+  /** A session per model that locks an ONNX graph. */
+  sessions: Map<string, InferenceSession>;
+}
+
+/** The error for a report with failures: the first failure's code, every failure in the message. */
+function failedReportError(report: VerifyReport): ModelGuardError {
+  const failures = listFailures(report);
+  const first = failures[0]!;
+  return new ModelGuardError(first.code, failures.map((f) => f.message).join("\n"), {
+    model: first.model,
+    ...(first.file === undefined ? {} : { file: first.file }),
+    report,
+  });
 }

@@ -186,3 +186,47 @@ describe("files too large to load", () => {
     await expect(guard.readFile("add", "weights.bin")).rejects.toMatchObject({ code: "FILE_TOO_LARGE", message: expect.stringMatching(/MAX_LENGTH/) });
   });
 });
+
+describe("ModelGuard.loadAll", () => {
+  const files = () => ({ "onnx/model.onnx": external.model, "onnx/model.onnx_data": external.externalFiles["model.onnx_data"]!, "config.json": Buffer.from("{}") });
+
+  it("loads every model's session and checks every other file, in one report", async () => {
+    const s = await setup(files());
+    const { report, sessions } = await (await s.open()).loadAll();
+    expect(report.ok).toBe(true);
+    expect(report.summary).toMatchObject({ files: 3, filesFailed: 0, bytesChecked: Object.values(files()).reduce((n, b) => n + b.length, 0) });
+    expect(report.models[0]!.signer).toMatchObject({ kind: "key" });
+    const ort = await import("onnxruntime-node");
+    const out = await sessions.get("add")!.run({ X: new ort.Tensor("float32", X, [4]) });
+    expect(Array.from(out.Y!.data as Float32Array)).toEqual(Y);
+    await sessions.get("add")!.release();
+  });
+
+  it("lists every failure: a bad weight file and a bad config at once", async () => {
+    const s = await setup(files());
+    const data = s.pathOf("onnx/model.onnx_data");
+    const b = await readFile(data);
+    b[1]! ^= 1;
+    await rm(data);
+    await writeFile(data, b);
+    await appendFile(s.pathOf("config.json"), " ");
+    const err = (await (await s.open()).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string; report: import("../../src/guard/report.js").VerifyReport };
+    expect(err.code).toBe("SIZE_MISMATCH"); // the first failure in lockfile order (config.json sorts first)
+    const byPath = Object.fromEntries(err.report.models[0]!.files.map((f) => [f.path, f.error?.code]));
+    expect(byPath).toEqual({ "onnx/model.onnx": undefined, "onnx/model.onnx_data": "DIGEST_MISMATCH", "config.json": "SIZE_MISMATCH" });
+  });
+
+  it("loads nothing for an untrusted model but still checks its files", async () => {
+    const s = await setup(files(), mallory);
+    const err = (await (await s.open()).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string; report: import("../../src/guard/report.js").VerifyReport };
+    expect(err.code).toBe("UNTRUSTED_SIGNER");
+    expect(err.report.models[0]).toMatchObject({ ok: false, signer: null, error: { code: "UNTRUSTED_SIGNER" } });
+    expect(err.report.models[0]!.files.every((f) => f.ok && f.bytesChecked === f.size)).toBe(true);
+  });
+
+  it("names verified bytes onnxruntime cannot load", async () => {
+    const s = await setup({ "model.onnx": Buffer.from("not a protobuf at all") }, null);
+    const err = (await (await s.open({ allowUnsigned: true })).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string };
+    expect(err.code).toBe("ONNX_INVALID");
+  });
+});
