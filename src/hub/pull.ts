@@ -5,6 +5,8 @@ import type { Lockfile } from "../lockfile/types.js";
 import { snapshotFilePath } from "./cache-layout.js";
 import { fetchLockedFile, type FetchProgress } from "./fetch-locked-file.js";
 import type { HubOptions } from "./hub-options.js";
+import { removeStaleParts } from "./stale-parts.js";
+import { blobsDir } from "./store-in-cache.js";
 
 export interface PulledFile {
   model: string;
@@ -32,6 +34,8 @@ export interface PullOptions {
  */
 export async function pullModels(lockfile: Lockfile, names: readonly string[], hub: HubOptions, options: PullOptions = {}): Promise<PulledFile[]> {
   const limit = pLimit(options.concurrency ?? 4);
+  const repos = new Set(names.map((m) => lockfile.models[m]?.repo).filter((r): r is string => r !== undefined));
+  if (!hub.offline) await Promise.all([...repos].map((repo) => removeStaleParts(blobsDir(hub.cacheDir, repo))));
   const jobs: Promise<PulledFile>[] = [];
   for (const model of names) {
     const entry = lockfile.models[model];
