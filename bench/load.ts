@@ -20,7 +20,7 @@ import { readFile } from "node:fs/promises";
 import { ModelGuard } from "modelguard";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { collectGarbage, envNumber, makeLoadModels, rotated, shapeFor, weight, bias, type LoadCase } from "./fixtures.js";
-import { gb, heading, median, seconds, spread, table, verdict, writeReadmeSection } from "./report.js";
+import { gb, heading, median, seconds, spread, table, verdict, writeReadmeSection, hr, since } from "./report.js";
 
 const DEFAULT_BYTES = 400e6;
 const bytes = envNumber("BENCH_MODEL_BYTES", DEFAULT_BYTES);
@@ -36,8 +36,6 @@ interface Sample {
   create?: number;
 }
 
-const hr = () => process.hrtime.bigint();
-const since = (t: bigint) => Number(hr() - t) / 1e9;
 
 async function timed(load: () => Promise<InferenceSession>): Promise<Sample> {
   collectGarbage();

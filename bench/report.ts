@@ -82,3 +82,7 @@ export async function writeReadmeSection(name: string, markdown: string, readme 
   if (i === -1 || j === -1) throw new Error(`README.md has no ${start} … ${end} section`);
   await writeFile(readme, `${text.slice(0, i + start.length)}\n${markdown.trim()}\n${text.slice(j)}`);
 }
+
+export const hr = (): bigint => process.hrtime.bigint();
+/** Seconds since `t` (from `hr()`). */
+export const since = (t: bigint): number => Number(hr() - t) / 1e9;

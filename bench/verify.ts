@@ -20,7 +20,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { ModelGuard } from "modelguard";
 import { BenchCache, cli, collectGarbage, envNumber, rotated, writeRandomFile } from "./fixtures.js";
-import { gb, heading, median, mib, seconds, spread, table, verdict, writeReadmeSection } from "./report.js";
+import { gb, heading, median, mib, seconds, spread, table, verdict, writeReadmeSection, hr, since } from "./report.js";
 
 const DEFAULT_FILES = 4;
 const DEFAULT_FILE_BYTES = 250e6;
@@ -36,8 +36,6 @@ interface Sample {
   cpu?: number;
 }
 
-const hr = () => process.hrtime.bigint();
-const since = (t: bigint) => Number(hr() - t) / 1e9;
 
 async function inProcess(work: () => Promise<unknown>): Promise<Sample> {
   collectGarbage();

@@ -1,8 +1,8 @@
+import { constants as bufferConstants } from "node:buffer";
 import type { InferenceSession } from "onnxruntime-node";
 import { ModelGuardError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
-import { constants as bufferConstants } from "node:buffer";
 import { HashPool } from "../digest/hash-pool.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { fetchLockedFile } from "../hub/fetch-locked-file.js";
