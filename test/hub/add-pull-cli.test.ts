@@ -102,6 +102,23 @@ describe("modelguard add", () => {
     expect(gated.code).toBe(3);
     expect(gated.stderr).toMatch(/gated/i);
     expect((await runCli([...env.g, "add", "org/tiny"], { env: { ...env.env, HF_TOKEN: "hf_good" } })).code).toBe(0);
+    await env.hub.createRepo("org/secret", { files: onnxRepoFiles(), private: "hf_owner" });
+    const hidden = await runCli([...env.g, "add", "org/secret"], { env: env.env });
+    expect(hidden.code).toBe(3);
+    expect(hidden.stderr).toMatch(/repository not found \(or private: set HF_TOKEN\)/);
+    expect((await runCli([...env.g, "add", "org/secret"], { env: { ...env.env, HF_TOKEN: "hf_owner" } })).code).toBe(0);
+  });
+
+  it("pull names a locked file the Hub does not have (exit 3)", async () => {
+    env = await startHubEnv();
+    await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    expect((await runCli([...env.g, "add", "org/tiny"], { env: env.env })).code).toBe(0);
+    const lock = JSON.parse(await readFile(env.lockfilePath, "utf8"));
+    lock.models.tiny.files["missing.json"] = { size: 2, sha256: "0".repeat(64) };
+    await writeFile(env.lockfilePath, JSON.stringify(lock));
+    const res = await runCli([...env.g, "pull"], { env: env.env });
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/missing\.json: HTTP 404: file not found at this revision/);
   });
 });
 
