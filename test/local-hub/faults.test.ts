@@ -1,7 +1,22 @@
 import { downloadFile, listFiles } from "@huggingface/hub";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalHub, type LocalHub } from "../../local-hub/index.js";
+import { connect } from "node:net";
 import { asBytes, createModel, MODEL, rawGet, sha256 } from "./helpers.js";
+
+/** Every byte the server sends for a GET, read from the raw socket until the server closes it. */
+function socketGet(url: string): Promise<Buffer> {
+  const { hostname, port, pathname, search } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks)));
+  });
+}
 
 let hub: LocalHub;
 beforeAll(async () => {
@@ -181,10 +196,14 @@ describe("body faults", () => {
     const longer = await rawGet(cdn);
     expect([longer.headers["content-length"], longer.body.length]).toEqual(["20100", 20_100]);
     hub.injectFault({ kind: "extra-bytes", extraBytes: 100, contentLength: "declared" });
-    // The bytes do go out: node:http reads its 20000 and then refuses the rest as a parse error.
-    const declared = await rawGet(cdn);
-    expect([declared.headers["content-length"], declared.headers.connection, declared.body.length]).toEqual(["20000", "close", 20_000]);
-    expect(declared.error).toMatch(/Data after `Connection: close`/);
+    // Read off the socket itself: whether an HTTP client notices bytes past Content-Length
+    // depends on how they are split into packets, which is not the server's to decide.
+    const declared = await socketGet(cdn);
+    const headerEnd = declared.indexOf("\r\n\r\n");
+    const head = declared.subarray(0, headerEnd).toString("latin1");
+    expect(head).toMatch(/\r\ncontent-length: 20000\r\n/i);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(declared.length - headerEnd - 4).toBe(20_100);
   });
 
   it("HEAD and redirects do not consume body faults", async () => {
