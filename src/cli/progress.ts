@@ -18,7 +18,7 @@ export function createDownloadProgress(global: GlobalOptions, stream: NodeJS.Wri
       stream,
       clearOnComplete: false,
       hideCursor: true,
-      format: " {bar} {percentage}% | {name} | {value_h}/{total_h} | {speed}/s | ETA {eta_formatted}",
+      format: " {bar} {percentage}% | {value}/{total} | {speed}/s | ETA {eta_formatted} | {name}",
       formatValue: (value, _options, type) => (type === "value" || type === "total" ? humanBytes(value) : String(value)),
     },
     cliProgress.Presets.shades_classic,

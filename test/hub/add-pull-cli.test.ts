@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readFile, readdir, rm, stat, lstat, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -198,5 +199,43 @@ describe("modelguard pull", () => {
     const res = await runCli([...e.g, "pull"], { env: e.env });
     expect(res.stderr).toMatch(/1 repaired/);
     expect((await runCli([...e.g, "verify", "--allow-unsigned"], { env: e.env })).code).toBe(0);
+  });
+});
+
+/** Runs a shell command on a pseudo-terminal (`script`), as from a person's shell; async, so the in-process Hub keeps answering. */
+function inTerminal(command: string, extraEnv: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout }));
+  });
+}
+
+describe("progress", () => {
+  it("draws per-file bars and a total on a terminal, and nothing off one or with --quiet", async () => {
+    env = await startHubEnv();
+    await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    expect((await runCli([...env.g, "add", "org/tiny", "--include", "**"], { env: env.env })).code).toBe(0);
+    await rm(env.cacheDir, { recursive: true, force: true });
+    const plain = await runCli([...env.g, "pull"], { env: env.env });
+    expect(plain.stderr).not.toMatch(/total|ETA/);
+    await rm(env.cacheDir, { recursive: true, force: true });
+    // `script` gives the CLI a pseudo-terminal, as a person's shell would.
+    const bin = new URL("../../bin/modelguard.js", import.meta.url).pathname;
+    const command = [process.execPath, bin, ...env.g, "pull"].map((a) => `'${a}'`).join(" ");
+    // Slow enough that the bars get drawn (they redraw a few times a second).
+    env.hub.injectFault({ kind: "slow", path: "weights/big.bin", bytesPerSecond: 600 * 1024 });
+    const tty = await inTerminal(command, env.env);
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/total/);
+    expect(tty.stdout).toMatch(/weights\/big\.bin/);
+    expect(tty.stdout).toMatch(/\d+(\.\d)? [KMG]?B\/\d+(\.\d)? [KMG]?B \| .*\/s \| ETA/);
+    expect(tty.stdout).not.toMatch(/\{\w+\}/); // every placeholder filled in
+    await rm(env.cacheDir, { recursive: true, force: true });
+    const quiet = await inTerminal(`${command} --quiet`, env.env);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).not.toMatch(/ETA/);
   });
 });
