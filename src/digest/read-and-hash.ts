@@ -44,6 +44,20 @@ export async function readAndHash(path: string, expectedSize: number): Promise<R
 
 /** Streams a file through SHA-256 with one reused chunk buffer: for checks that keep no bytes. */
 export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  return hashFileWith(path);
+}
+
+/**
+ * SHA-256 and, in the same pass, the git blob SHA-1 (`sha1("blob {size}\0" + bytes)`, what the
+ * Hub lists as `oid` of a regular file) of a file of known size.
+ */
+export async function hashFileWithGitOid(path: string, size: number): Promise<{ size: number; sha256: string; gitBlobSha1: string }> {
+  const sha1 = createHash("sha1").update(`blob ${size}\0`);
+  const result = await hashFileWith(path, (chunk) => sha1.update(chunk));
+  return { ...result, gitBlobSha1: sha1.digest("hex") };
+}
+
+async function hashFileWith(path: string, alsoUpdate?: (chunk: Buffer) => void): Promise<{ size: number; sha256: string }> {
   const handle = await open(path, "r");
   try {
     const hash = createHash("sha256");
@@ -53,6 +67,7 @@ export async function hashFile(path: string): Promise<{ size: number; sha256: st
       const { bytesRead } = await handle.read(chunk, 0, CHUNK, null);
       if (bytesRead === 0) break;
       hash.update(chunk.subarray(0, bytesRead));
+      alsoUpdate?.(chunk.subarray(0, bytesRead));
       size += bytesRead;
     }
     return { size, sha256: hash.digest("hex") };

@@ -12,6 +12,8 @@ import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
 import { verifyPublisherSignature, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
 import { blobsDir, placeVerifiedFile, writeRef } from "./store-in-cache.js";
+import { snapshotFilePath } from "./cache-layout.js";
+import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
 
 export interface AddModelRequest {
   repo: string;
@@ -34,13 +36,6 @@ export interface AddModelRequest {
   onRetry?: (file: string, info: { attempt: number; delayMs: number; reason: string }) => void;
 }
 
-/**
- * Locks a model from the Hub: resolves the ref to a commit once, lists that commit's tree, takes
- * the selected files (and the external-data files their ONNX graphs name), downloads each while
- * hashing it, and checks it against the Hub's own digests (LFS: sha256 `lfs.oid`; regular files:
- * the git blob SHA-1 `oid`) and sizes. Only when every file matches are they placed in the cache;
- * on any mismatch nothing is placed and the error names the file.
- */
 export interface AddedModel {
   entry: LockedModel;
   /** Who signed the publisher's signature, when it was verified and recorded. */
@@ -48,6 +43,14 @@ export interface AddedModel {
   /** A signature file the repo has that was not verified (no publisher trust was given). */
   unverifiedSignature?: string;
 }
+
+/**
+ * Locks a model from the Hub: resolves the ref to a commit once, lists that commit's tree, takes
+ * the selected files (and the external-data files their ONNX graphs name), downloads each while
+ * hashing it, and checks it against the Hub's own digests (LFS: sha256 `lfs.oid`; regular files:
+ * the git blob SHA-1 `oid`) and sizes. Only when every file matches are they placed in the cache;
+ * on any mismatch nothing is placed and the error names the file.
+ */
 
 export async function addModelFromHub(request: AddModelRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<AddedModel> {
   if (hub.offline) throw new ModelGuardError("NOT_CACHED", `cannot add ${request.repo}: HF_HUB_OFFLINE is set`);
@@ -61,8 +64,17 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   }
   const limit = pLimit(request.concurrency ?? 4);
   const downloaded = new Map<string, DownloadedFile>();
+  // Files already cached at this commit that still match the tree: kept, not downloaded again.
+  const reused = new Map<string, { size: number; sha256: string; path: string }>();
   const fetchOne = (file: RepoFile) =>
     limit(async () => {
+      const cachedPath = snapshotFilePath(hub.cacheDir, request.repo, revision, file.path);
+      const hash = file.lfsSha256 === undefined ? hashFileWithGitOid(cachedPath, file.size) : hashFile(cachedPath);
+      const cached = await hash.catch(() => undefined);
+      if (cached && matchesTree(request.repo, file, cached)) {
+        reused.set(file.path, { size: cached.size, sha256: cached.sha256, path: cachedPath });
+        return;
+      }
       request.onStart?.({ file: file.path, size: file.size });
       const result = await downloadRepoFile(request, hub, revision, file, {
         ...(request.retry ? { retry: request.retry } : {}),
@@ -75,14 +87,14 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   try {
     await allOrFirstError(selected.map((p) => fetchOne(byPath.get(p)!)));
     // External data named by the selected graphs comes along, wherever the globs left it.
-    const extra = await externalDataFiles(selected, downloaded, byPath);
+    const extra = await externalDataFiles(selected, (p) => downloaded.get(p)?.tempPath ?? reused.get(p)!.path, byPath);
     await allOrFirstError(extra.map((p) => fetchOne(byPath.get(p)!)));
   } catch (err) {
     await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
     throw err;
   }
   const files: LockedModel["files"] = {};
-  for (const [path, result] of [...downloaded].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { size: result.size, sha256: result.sha256 };
+  for (const [path, result] of [...downloaded, ...reused].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { size: result.size, sha256: result.sha256 };
   const entry: LockedModel = { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files };
   const signaturePath = request.signaturePath ?? SIGNATURE_FILE_NAME;
   const signatureFile = byPath.get(signaturePath);
@@ -152,7 +164,16 @@ async function allOrFirstError(jobs: Promise<void>[]): Promise<void> {
   if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
-function checkAgainstTree(repo: string, file: RepoFile, result: DownloadedFile): void {
+function matchesTree(repo: string, file: RepoFile, result: { size: number; sha256: string; gitBlobSha1?: string }): boolean {
+  try {
+    checkAgainstTree(repo, file, result);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkAgainstTree(repo: string, file: RepoFile, result: { size: number; sha256: string; gitBlobSha1?: string }): void {
   const where = { file: file.path };
   if (result.size !== file.size) {
     throw new ModelGuardError("SIZE_MISMATCH", `${repo}: ${file.path} is ${result.size} bytes, the Hub lists ${file.size}`, where);
@@ -165,15 +186,16 @@ function checkAgainstTree(repo: string, file: RepoFile, result: DownloadedFile):
   }
 }
 
-/** Repo paths of external-data files the downloaded `.onnx` graphs name that are not downloaded yet. */
-async function externalDataFiles(selected: string[], downloaded: Map<string, DownloadedFile>, tree: Map<string, RepoFile>): Promise<string[]> {
+/** Repo paths of external-data files the taken `.onnx` graphs name that were not selected. */
+async function externalDataFiles(selected: string[], localPath: (repoPath: string) => string, tree: Map<string, RepoFile>): Promise<string[]> {
   const extra = new Set<string>();
+  const taken = new Set(selected);
   for (const path of selected.filter((p) => p.endsWith(".onnx"))) {
     const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-    const refs = readExternalDataRefs(await readFile(downloaded.get(path)!.tempPath));
+    const refs = readExternalDataRefs(await readFile(localPath(path)));
     for (const ref of refs) {
       const target = folder + ref.location;
-      if (tree.has(target) && !downloaded.has(target)) extra.add(target);
+      if (tree.has(target) && !taken.has(target)) extra.add(target);
     }
   }
   return [...extra];

@@ -73,9 +73,12 @@ describe("modelguard add", () => {
     env = await startHubEnv();
     const first = await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
     expect((await runCli([...env.g, "add", "org/tiny"], { env: env.env })).code).toBe(0);
+    env.hub.requests.length = 0;
     const same = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
     expect(same).toMatchObject({ code: 0 });
     expect(same.stderr).toMatch(/up to date/);
+    // What is cached at that commit and still matches the Hub's tree is not downloaded again.
+    expect(env.hub.requests.filter((r) => r.endpoint === "resolve" || r.endpoint === "cdn")).toEqual([]);
     const moved = await env.hub.commit("org/tiny", { "config.json": Buffer.from('{"model_type":"add","v":2}\n') });
     const before = await readFile(env.lockfilePath, "utf8");
     const drift = await runCli([...env.g, "add", "org/tiny"], { env: env.env });
