@@ -123,10 +123,14 @@ export class BenchCache {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The model: Y = X·W + B, X [1, K], W [K, M] (the one big float32 initializer), B [M], Y [1, M].
-// A real MatMul, so onnxruntime does with W what it does with a transformer's weights.
+// The models: one big float32 initializer W, in one of two kinds of graph.
+//   - matmul:      Y = X·W + B, X [1, K], W [K, M], B [M], Y [1, M]. A real MatMul, so onnxruntime
+//                  does with W what it does with a transformer's weights (pre-packs it).
+//   - elementwise: Y = X + W, X [1] (broadcast), W [N], Y [N]. W is only added elementwise, so
+//                  onnxruntime has nothing to pre-pack.
+// Both are written the same way (W's bytes streamed into the hole of the serialized model).
 
-/** W's columns; K (rows) follows from the requested size. */
+/** W's columns in the MatMul model; K (rows) follows from the requested size. */
 export const COLUMNS = 1000;
 
 /** The value of W's i-th float (row-major): cheap, deterministic, so a test inference can check it. */
@@ -138,12 +142,35 @@ export function bias(j: number): number {
 }
 
 export interface MatMulShape {
+  kind: "matmul";
   rows: number;
   columns: number;
 }
+export interface ElementwiseShape {
+  kind: "elementwise";
+  length: number;
+}
+export type ModelShape = MatMulShape | ElementwiseShape;
+export type ModelKind = ModelShape["kind"];
 
-export function shapeFor(bytes: number): MatMulShape {
-  return { rows: Math.max(1, Math.round(bytes / 4 / COLUMNS)), columns: COLUMNS };
+/** The shape of a model of `kind` whose W takes about `bytes`. */
+export function shapeFor(bytes: number, kind: "matmul"): MatMulShape;
+export function shapeFor(bytes: number, kind: "elementwise"): ElementwiseShape;
+export function shapeFor(bytes: number, kind: ModelKind): ModelShape;
+export function shapeFor(bytes: number, kind: ModelKind): ModelShape {
+  return kind === "matmul"
+    ? { kind, rows: Math.max(1, Math.round(bytes / 4 / COLUMNS)), columns: COLUMNS }
+    : { kind, length: Math.max(1, Math.round(bytes / 4)) };
+}
+
+/** W's dimensions. */
+export function weightDims(shape: ModelShape): number[] {
+  return shape.kind === "matmul" ? [shape.rows, shape.columns] : [shape.length];
+}
+
+/** The number of floats in W. */
+export function weightCount(shape: ModelShape): number {
+  return weightDims(shape).reduce((n, d) => n * d, 1);
 }
 
 /** A message whose bytes are `prefix`, then `hole` bytes written separately, then `suffix`. */
@@ -187,16 +214,33 @@ function floatBytes(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
+/** What the graph holds besides W: its nodes (before W), and other initializers, input and output (after). */
+function graphAround(shape: ModelShape): { nodes: Uint8Array[]; after: Uint8Array[] } {
+  if (shape.kind === "elementwise") {
+    return {
+      nodes: [node("Add", ["X", "W"], "Y")],
+      after: [valueInfo(GraphField.input, "X", [1]), valueInfo(GraphField.output, "Y", [shape.length])],
+    };
+  }
+  const { rows, columns } = shape;
+  const b = messageField(GraphField.initializer, [...tensorHead("B", [columns]), bytesField(TensorField.rawData, floatBytes(Float32Array.from({ length: columns }, (_, j) => bias(j))))]);
+  return {
+    nodes: [node("MatMul", ["X", "W"], "XW"), node("Add", ["XW", "B"], "Y")],
+    after: [b, valueInfo(GraphField.input, "X", [1, rows]), valueInfo(GraphField.output, "Y", [1, columns])],
+  };
+}
+
 /**
  * The model's bytes around W's data: with `externalLocation`, the whole `.onnx` (W stored at offset
  * 0 of that file, hole 0); without, the `.onnx` with W's raw_data as the hole.
  */
-function matMulModel({ rows, columns }: MatMulShape, externalLocation?: string): Holey {
-  const wBytes = rows * columns * 4;
+function modelAround(shape: ModelShape, externalLocation?: string): Holey {
+  const dims = weightDims(shape);
+  const wBytes = weightCount(shape) * 4;
   const w: Holey = externalLocation
     ? {
         prefix: concatBytes([
-          ...tensorHead("W", [rows, columns]),
+          ...tensorHead("W", dims),
           ...[["location", externalLocation], ["offset", "0"], ["length", String(wBytes)]].map(([k, v]) =>
             messageField(TensorField.externalData, [stringField(StringStringEntryField.key, k!), stringField(StringStringEntryField.value, v!)]),
           ),
@@ -205,14 +249,9 @@ function matMulModel({ rows, columns }: MatMulShape, externalLocation?: string):
         hole: 0,
         suffix: new Uint8Array(0),
       }
-    : { prefix: concatBytes([...tensorHead("W", [rows, columns]), encodeVarint(TensorField.rawData * 8 + LEN), encodeVarint(wBytes)]), hole: wBytes, suffix: new Uint8Array(0) };
-  const b = messageField(GraphField.initializer, [...tensorHead("B", [columns]), bytesField(TensorField.rawData, floatBytes(Float32Array.from({ length: columns }, (_, j) => bias(j))))]);
-  const graph = wrap(
-    GraphField.initializer,
-    [node("MatMul", ["X", "W"], "XW"), node("Add", ["XW", "B"], "Y"), stringField(GraphField.name, "bench")],
-    w,
-    [b, valueInfo(GraphField.input, "X", [1, rows]), valueInfo(GraphField.output, "Y", [1, columns])],
-  );
+    : { prefix: concatBytes([...tensorHead("W", dims), encodeVarint(TensorField.rawData * 8 + LEN), encodeVarint(wBytes)]), hole: wBytes, suffix: new Uint8Array(0) };
+  const { nodes, after } = graphAround(shape);
+  const graph = wrap(GraphField.initializer, [...nodes, stringField(GraphField.name, "bench")], w, after);
   return wrap(ModelField.graph, [varintField(ModelField.irVersion, 8), stringField(ModelField.producerName, "modelguard-bench")], graph, [
     messageField(ModelField.opsetImport, [stringField(OperatorSetIdField.domain, ""), varintField(OperatorSetIdField.version, 17)]),
   ]);
@@ -231,22 +270,22 @@ async function writeWeights(sink: Sink, count: number): Promise<void> {
   }
 }
 
-/** One `.onnx` holding W inline (raw_data): about `rows × columns × 4` bytes. */
-export async function writeSingleFileModel(sink: Sink, shape: MatMulShape): Promise<void> {
-  const model = matMulModel(shape);
+/** One `.onnx` holding W inline (raw_data): about `weightCount(shape) × 4` bytes. */
+export async function writeSingleFileModel(sink: Sink, shape: ModelShape): Promise<void> {
+  const model = modelAround(shape);
   await sink(model.prefix);
-  await writeWeights(sink, shape.rows * shape.columns);
+  await writeWeights(sink, weightCount(shape));
   await sink(model.suffix);
 }
 
 /** A small `.onnx` whose W is at offset 0 of `location`; write that file with `writeExternalData`. */
-export function externalDataModel(shape: MatMulShape, location: string): Uint8Array {
-  const model = matMulModel(shape, location);
+export function externalDataModel(shape: ModelShape, location: string): Uint8Array {
+  const model = modelAround(shape, location);
   return concatBytes([model.prefix, model.suffix]);
 }
 
-export function writeExternalData(sink: Sink, shape: MatMulShape): Promise<void> {
-  return writeWeights(sink, shape.rows * shape.columns);
+export function writeExternalData(sink: Sink, shape: ModelShape): Promise<void> {
+  return writeWeights(sink, weightCount(shape));
 }
 
 /** Files of `bytes` pseudo-random bytes: one random 16 MiB block, each copy stamped with its index. */
@@ -265,32 +304,45 @@ export interface LoadCase {
   onnxPath: string;
   external: { location: string; path: string }[];
   bytes: number;
+  /** The generated graph and W's shape, for a test inference. */
+  shape: ModelShape;
 }
 
 export const EXTERNAL_LOCATION = "model.onnx_data";
 
 /**
- * The two models of the load benchmarks, both about `bytes`: `single` (W inline in model.onnx) and
- * `external` (a small model.onnx, W in model.onnx_data), cached, locked and signed.
+ * The models of the load benchmarks, each about `bytes`, cached, locked and signed: `single` (the
+ * MatMul model, W inline in model.onnx) and `external` (the MatMul model as a small model.onnx, W in
+ * model.onnx_data); with `elementwise`, also `elementwise` (the elementwise model, W inline in
+ * model.onnx), listed after `single`.
  */
-export async function makeLoadModels(bytes: number, prefix: string): Promise<{ cache: BenchCache; lockfilePath: string; publicKeyPath: string; cases: LoadCase[] }> {
-  const shape = shapeFor(bytes);
+export async function makeLoadModels(
+  bytes: number,
+  prefix: string,
+  { elementwise = false }: { elementwise?: boolean } = {},
+): Promise<{ cache: BenchCache; lockfilePath: string; publicKeyPath: string; cases: LoadCase[] }> {
+  const matmul = shapeFor(bytes, "matmul");
   const cache = await BenchCache.create(prefix);
   try {
-    const single = await cache.addFile("single", "bench/single-file", "onnx/model.onnx", (sink) => writeSingleFileModel(sink, shape));
-    const external = await cache.addFile("external", "bench/external-data", "onnx/model.onnx", (sink) => sink(externalDataModel(shape, EXTERNAL_LOCATION)));
-    const data = await cache.addFile("external", "bench/external-data", `onnx/${EXTERNAL_LOCATION}`, (sink) => writeExternalData(sink, shape));
-    const { lockfilePath, publicKeyPath } = await cache.lockAndSign();
     const size = (model: string) => Object.values(cache.lockfile.models[model]!.files).reduce((n, f) => n + f.size, 0);
-    return {
-      cache,
-      lockfilePath,
-      publicKeyPath,
-      cases: [
-        { label: "single-file model (model.onnx)", model: "single", onnxPath: single, external: [], bytes: size("single") },
-        { label: `external-data model (model.onnx + ${EXTERNAL_LOCATION})`, model: "external", onnxPath: external, external: [{ location: EXTERNAL_LOCATION, path: data }], bytes: size("external") },
-      ],
+    const singleFile = async (model: string, repo: string, kind: string, shape: ModelShape): Promise<LoadCase> => {
+      const onnxPath = await cache.addFile(model, repo, "onnx/model.onnx", (sink) => writeSingleFileModel(sink, shape));
+      return { label: `single-file ${kind} model (model.onnx)`, model, onnxPath, external: [], bytes: size(model), shape };
     };
+    const cases = [await singleFile("single", "bench/single-file", "MatMul", matmul)];
+    if (elementwise) cases.push(await singleFile("elementwise", "bench/elementwise", "elementwise", shapeFor(bytes, "elementwise")));
+    const external = await cache.addFile("external", "bench/external-data", "onnx/model.onnx", (sink) => sink(externalDataModel(matmul, EXTERNAL_LOCATION)));
+    const data = await cache.addFile("external", "bench/external-data", `onnx/${EXTERNAL_LOCATION}`, (sink) => writeExternalData(sink, matmul));
+    cases.push({
+      label: `external-data MatMul model (model.onnx + ${EXTERNAL_LOCATION})`,
+      model: "external",
+      onnxPath: external,
+      external: [{ location: EXTERNAL_LOCATION, path: data }],
+      bytes: size("external"),
+      shape: matmul,
+    });
+    const { lockfilePath, publicKeyPath } = await cache.lockAndSign();
+    return { cache, lockfilePath, publicKeyPath, cases };
   } catch (err) {
     await cache.remove();
     throw err;

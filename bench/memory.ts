@@ -2,7 +2,8 @@
  * `npm run bench:memory`: peak RSS of each load path, each load in a fresh process
  * (`bench/load-child.mjs`) so peaks do not mix, reporting `process.resourceUsage().maxRSS` after the
  * load: guarded `createSession`, `InferenceSession.create(path)`, and `InferenceSession.create(buffer)`
- * with the buffer already read (the baseline of the target), on the same two models as bench:load.
+ * with the buffer already read (the baseline of the target), on bench:load's two MatMul models
+ * (single-file and external-data; not its elementwise model).
  * Every child imports onnxruntime-node and modelguard before loading, so module memory is the same.
  * Target: guarded peak <= 1.1x the create(buffer) peak, single-file model.
  *

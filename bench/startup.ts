@@ -29,7 +29,7 @@ function timed(args: string[]): number {
 const cache = await BenchCache.create("modelguard-bench-startup-");
 try {
   // The same MatMul model as bench:load, at 2 × 3 floats: a few hundred bytes.
-  await cache.addFile("tiny", "bench/tiny", "onnx/model.onnx", (sink) => writeSingleFileModel(sink, { rows: 2, columns: 3 }));
+  await cache.addFile("tiny", "bench/tiny", "onnx/model.onnx", (sink) => writeSingleFileModel(sink, { kind: "matmul", rows: 2, columns: 3 }));
   const { lockfilePath, publicKeyPath } = await cache.lockAndSign();
 
   const NODE = "`node -e 0` (Node's own start-up, reference)";
