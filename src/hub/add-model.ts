@@ -11,7 +11,7 @@ import { resolveRevision } from "./resolve-revision.js";
 import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
 import { verifyPublisherSignature, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
-import { blobsDir, placeVerifiedFile, writeRef } from "./store-in-cache.js";
+import { blobNameFor, blobsDir, placeVerifiedFile, writeRef } from "./store-in-cache.js";
 import { snapshotFilePath } from "./cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
 
@@ -114,7 +114,7 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     throw err;
   }
   for (const [path, result] of downloaded) {
-    await placeVerifiedFile(hub.cacheDir, request.repo, revision, path, result.tempPath, result.etag ?? result.sha256);
+    await placeVerifiedFile(hub.cacheDir, request.repo, revision, path, result.tempPath, blobNameFor(result));
   }
   await writeRef(hub.cacheDir, request.repo, ref, revision);
   return {

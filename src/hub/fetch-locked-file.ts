@@ -4,7 +4,9 @@ import type { LockedFile, LockedModel } from "../lockfile/types.js";
 import { downloadFile } from "./download-file.js";
 import type { HubOptions } from "./hub-options.js";
 import type { RetryPolicy } from "./retry.js";
-import { blobsDir, placeVerifiedFile } from "./store-in-cache.js";
+import { blobNameFor, blobsDir, placeVerifiedFile } from "./store-in-cache.js";
+
+const GIT_FILE_LIMIT = 10 * 1000 * 1000;
 
 export interface FetchProgress {
   onProgress?: (bytes: number) => void;
@@ -35,6 +37,9 @@ export async function fetchLockedFile(
     path: ref.file,
     size: locked.size,
     tempDir: blobsDir(hub.cacheDir, entry.repo),
+    // The Hub keeps files over 10 MB in LFS (ETag: the sha256); smaller ones may be plain git
+    // files, whose ETag is the git blob SHA-1: computing it lets the blob keep the Hub's name.
+    gitBlobSha1: locked.size <= GIT_FILE_LIMIT,
     ...(options.keepBytes ? { keepBytes: true } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
@@ -58,6 +63,6 @@ export async function fetchLockedFile(
       ref,
     );
   }
-  await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, downloaded.etag ?? downloaded.sha256);
+  await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
   return downloaded.bytes;
 }

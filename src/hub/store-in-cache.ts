@@ -10,11 +10,20 @@ export function blobsDir(cacheDir: string, repo: string): string {
   return join(cacheDir, repoFolderName(repo), "blobs");
 }
 
-// An ETag comes from the server: only a plain hex digest may become a file name.
-const SAFE_ETAG = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/**
+ * The name a verified file gets in `blobs/`: the Hub's ETag, as huggingface_hub names blobs, but
+ * only where the ETag is a digest we computed of these very bytes (the sha256 of an LFS file, the
+ * git blob SHA-1 of a regular one). An ETag taken on the server's word could name another file's
+ * blob, and a rename would then replace that blob with different bytes; the sha256 always fits.
+ */
+export function blobNameFor(file: { sha256: string; gitBlobSha1?: string; etag?: string }): string {
+  return file.etag !== undefined && (file.etag === file.sha256 || file.etag === file.gitBlobSha1) ? file.etag : file.sha256;
+}
+
+const HEX_DIGEST = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
- * Moves a verified temporary file to `blobs/{etag}` and links `snapshots/{commit}/{path}` to it
+ * Moves a verified temporary file to `blobs/{blobNameFor(...)}` and links `snapshots/{commit}/{path}` to it
  * with a relative symlink, as huggingface_hub lays the cache out (so its tools find our files).
  * Both steps are renames, so a reader sees the old state or the new, and a concurrent process
  * doing the same for the same file ends with the same bytes in place. Call only after the bytes
@@ -28,8 +37,8 @@ export async function placeVerifiedFile(
   tempPath: string,
   blobName: string,
 ): Promise<string> {
-  const name = SAFE_ETAG.test(blobName) ? blobName : sha256Hex(Buffer.from(blobName));
-  const blob = join(blobsDir(cacheDir, repo), name);
+  if (!HEX_DIGEST.test(blobName)) throw new Error(`blob name ${JSON.stringify(blobName)} is not a digest (use blobNameFor)`);
+  const blob = join(blobsDir(cacheDir, repo), blobName);
   const target = snapshotFilePath(cacheDir, repo, revision, filePath);
   await rename(tempPath, blob);
   await mkdir(dirname(target), { recursive: true });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { sha256Hex } from "../../src/digest/sha256.js";
 import { runCli } from "../helpers/run-cli.js";
+import { defaultLfsRule, gitBlobOid } from "../../local-hub/index.js";
 import { onnxRepoFiles, startHubEnv, type HubTestEnv } from "./hub-fixture.js";
 
 let env: HubTestEnv;
@@ -37,6 +38,9 @@ describe("modelguard add", () => {
       expect(f).toEqual({ size: files[path]!.length, sha256: sha256Hex(files[path]!) });
       const snap = snapshotFilePath(env.cacheDir, "org/tiny", sha, path);
       expect((await lstat(snap)).isSymbolicLink()).toBe(true);
+      // Named as huggingface_hub names blobs: LFS files by their sha256, git files by their blob id.
+      const blob = (await readlink(snap)).split("/").pop();
+      expect(blob).toBe(defaultLfsRule(path, f.size) ? f.sha256 : gitBlobOid(files[path]!));
       expect(await readlink(snap)).toMatch(/^(\.\.\/)+blobs\//);
       expect((await readFile(snap)).equals(Buffer.from(files[path]!))).toBe(true);
     }
