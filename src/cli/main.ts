@@ -59,6 +59,15 @@ export async function main(argv: string[]): Promise<number> {
       writeErr(`modelguard: ${err.message}`);
       return exitCodeFor(err.code);
     }
+    // A file the user named that cannot be read or written (missing, a directory, no permission,
+    // a symlink where none may be): their input, not our bug, so no stack trace.
+    const sys = err as NodeJS.ErrnoException;
+    if (typeof sys?.code === "string" && typeof sys.syscall === "string") {
+      const code = sys.code === "ENOENT" ? "FILE_MISSING" : "USAGE";
+      if (wantsJson(argv)) writeOut(JSON.stringify({ ok: false, error: { code, message: sys.message } }));
+      writeErr(`modelguard: ${sys.message}`);
+      return 2;
+    }
     writeErr(`modelguard: internal error: ${(err as Error)?.stack ?? String(err)}`);
     return 1;
   }

@@ -28,10 +28,11 @@ export interface VerifyBlobOptions {
 
 /** `--signature` is a file or, as with cosign, the base64 signature itself. */
 async function readSignature(value: string): Promise<Buffer> {
-  const text = existsSync(value) ? (await readInputFile(value, "signature")).toString("utf8") : value;
+  const isFile = existsSync(value);
+  const text = isFile ? (await readInputFile(value, "signature")).toString("utf8") : value;
   const sig = decodeBlobSignature(text);
   if (!sig || sig.length === 0) {
-    throw new ModelGuardError("SIGNATURE_MALFORMED", `signature ${existsSync(value) ? value : "argument"} is neither a file nor base64`);
+    throw new ModelGuardError("SIGNATURE_MALFORMED", `signature ${isFile ? value : JSON.stringify(value)} is neither a file nor base64`);
   }
   return sig;
 }

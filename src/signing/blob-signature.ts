@@ -12,7 +12,8 @@ export function signBlob(blob: Uint8Array, privateKey: KeyObject): string {
 /** cosign writes the signature base64, often newline-terminated; either form is accepted. */
 export function decodeBlobSignature(text: string): Buffer | undefined {
   const trimmed = text.trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) return undefined;
+  // Strict, as cosign decodes: a file name that happens to use only base64 letters is not a signature.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || trimmed.length % 4 !== 0) return undefined;
   return Buffer.from(trimmed, "base64");
 }
 

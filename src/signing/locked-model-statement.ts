@@ -1,5 +1,5 @@
 import type { LockedModel } from "../lockfile/types.js";
-import { buildModelStatement, subjectDigest, type ModelStatement, type ModelResource } from "./model-statement.js";
+import { IN_TOTO_STATEMENT_V1, MODEL_SIGNING_PREDICATE_V1, buildModelStatement, subjectDigest, type ModelStatement, type ModelResource } from "./model-statement.js";
 
 /**
  * The subject a lockfile entry is signed under: the repo and the pinned commit, so a signature
@@ -24,8 +24,8 @@ export function statementForLockedModel(entry: LockedModel): ModelStatement {
 export function statementMismatch(statement: unknown, entry: LockedModel): string | undefined {
   const s = statement as Partial<ModelStatement> | null;
   if (!s || typeof s !== "object") return "the signed payload is not a JSON object";
-  if (s._type !== "https://in-toto.io/Statement/v1") return "the signed payload is not an in-toto v1 statement";
-  if (s.predicateType !== "https://model_signing/signature/v1.0") return `unexpected predicate type ${JSON.stringify(s.predicateType)}`;
+  if (s._type !== IN_TOTO_STATEMENT_V1) return "the signed payload is not an in-toto v1 statement";
+  if (s.predicateType !== MODEL_SIGNING_PREDICATE_V1) return `unexpected predicate type ${JSON.stringify(s.predicateType)}`;
   const subject = Array.isArray(s.subject) && s.subject.length === 1 ? s.subject[0] : undefined;
   const expectedSubject = lockedModelSubject(entry);
   if (!subject || subject.name !== expectedSubject) {
@@ -33,14 +33,15 @@ export function statementMismatch(statement: unknown, entry: LockedModel): strin
   }
   const resources = s.predicate?.resources;
   if (!Array.isArray(resources)) return "the statement lists no resources";
-  if (subject.digest?.sha256 !== subjectDigest(resources as ModelResource[])) return "the subject digest does not match its resources";
   const signed = new Map<string, string>();
   for (const r of resources as Partial<ModelResource>[]) {
-    if (typeof r?.name !== "string" || r.algorithm !== "sha256" || typeof r.digest !== "string") {
+    if (typeof r?.name !== "string" || r.algorithm !== "sha256" || typeof r.digest !== "string" || !/^[0-9a-f]{64}$/.test(r.digest)) {
       return "a resource of the statement is malformed";
     }
     signed.set(r.name, r.digest);
   }
+  // Only once every resource is known well-formed: the digest is computed from them.
+  if (subject.digest?.sha256 !== subjectDigest(resources as ModelResource[])) return "the subject digest does not match its resources";
   for (const [path, file] of Object.entries(entry.files)) {
     const digest = signed.get(path);
     if (digest === undefined) return `file ${path} is locked but not signed`;

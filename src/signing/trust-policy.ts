@@ -142,7 +142,16 @@ export async function verifyPublisherSignature(
   }
   const signer = signerOf(verified.signer);
   if (!signer) throw new ModelGuardError("UNTRUSTED_SIGNER", "the publisher signed with a certificate chain, which the guard's trust options do not cover");
-  const unattested = [...digests.keys()].filter((p) => !verified.manifest.resources.has(normalizeResourceName(p)));
+  // Compared here, file by file, rather than trusting the comparison above: that one skips files
+  // the signature's ignore rules name, and a signed-but-ignored file must not count as attested.
+  const unattested: string[] = [];
+  for (const [path, sha256] of digests) {
+    const signed = verified.manifest.resources.get(normalizeResourceName(path));
+    if (!signed) unattested.push(path);
+    else if (signed.algorithm !== "sha256" || signed.digest !== sha256) {
+      throw new ModelGuardError("SIGNATURE_INVALID", `the publisher signed ${path} with ${signed.algorithm} ${signed.digest}, the lockfile says sha256 ${sha256}`);
+    }
+  }
   if (unattested.length > 0) {
     throw new ModelGuardError(
       "SIGNATURE_MISSING",

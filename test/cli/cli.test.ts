@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFile, readFile, stat, writeFile, appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -192,5 +193,34 @@ describe("modelguard sign and verify", () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/size must be a non-negative integer/);
     expect((await runCli([...s.g, "verify", "nope", "--allow-unsigned"])).code).toBe(2);
+  });
+});
+
+describe("malformed input is exit 2 with a clear message, never a stack trace", () => {
+  it("a --signature naming a file that does not exist", async () => {
+    const res = await runCli(["verify-blob", "blob.txt", "--key", "pemsigstorekey.pub", "--signature", "blob.sig"], { cwd: cosignVectors });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/signature "blob\.sig" is neither a file nor base64/);
+  });
+
+  it("a cosign legacy bundle whose fields have the wrong types", async () => {
+    const dir = await tempDir();
+    const bundle = join(dir, "b.json");
+    const sig = (await readFile(join(cosignVectors, "blob.txt.sig"), "utf8")).trim();
+    // A well-formed Rekor body, so the reader gets as far as the log id, which is a number here.
+    const blobSha256 = createHash("sha256").update(await readFile(join(cosignVectors, "blob.txt"))).digest("hex");
+    const body = Buffer.from(JSON.stringify({ apiVersion: "0.0.1", kind: "hashedrekord", spec: { data: { hash: { algorithm: "sha256", value: blobSha256 } } } })).toString("base64");
+    await writeFile(bundle, JSON.stringify({ base64Signature: sig, rekorBundle: { SignedEntryTimestamp: "x", Payload: { body, logID: 7, logIndex: 1, integratedTime: 1 } } }));
+    const res = await runCli(["verify-blob", join(cosignVectors, "blob.txt"), "--bundle", bundle, "--key", join(cosignVectors, "pemsigstorekey.pub")]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/not a valid cosign bundle/);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a file that cannot be written, for any command", async () => {
+    const dir = await tempDir();
+    const res = await runCli(["sign-blob", "--key", join(cosignVectors, "pemsigstorekey.key"), "--output-signature", join(dir, "no-such-dir", "x.sig"), join(cosignVectors, "blob.txt")], { env: { COSIGN_PASSWORD: "hello" } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 });

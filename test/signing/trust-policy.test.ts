@@ -5,6 +5,9 @@ import { parsePublicKey, publicKeyId } from "../../src/keys/load-key.js";
 import type { LockedModel } from "../../src/lockfile/types.js";
 import { signBlob } from "../../src/signing/blob-signature.js";
 import { signLockedModel, withSignature } from "../../src/signing/sign-locked-model.js";
+import { signDsseBundle } from "../../src/signing/dsse-bundle.js";
+import { statementForLockedModel } from "../../src/signing/locked-model-statement.js";
+import { buildModelStatement, IN_TOTO_PAYLOAD_TYPE } from "../../src/signing/model-statement.js";
 import { checkTrustPolicy, type TrustPolicy } from "../../src/signing/trust-policy.js";
 import { lockedEntry, makeKeys, tempDir } from "../helpers/fixtures.js";
 /** The error code checkTrustPolicy rejects with, or undefined when it resolves. */
@@ -115,5 +118,42 @@ describe("checkTrustPolicy with per-file cosign signatures", async () => {
     e.files["tokenizer.json"]!.signatures = [{ sig: signBlob(files["tokenizer.json"], alice.privateKey) }];
     expect(await checkTrustPolicy("m", e, trusting(alice))).toMatchObject({ kind: "key", via: "file-signatures" });
     expect(await codeOf(() => checkTrustPolicy("m", e, trusting(mallory)))).toBe("UNTRUSTED_SIGNER");
+  });
+});
+
+describe("checkTrustPolicy with a publisher's model.sig", () => {
+  const files = { "model.onnx": Buffer.from("graph"), ".gitattributes": Buffer.from("*.onnx filter=lfs\n") };
+  const entry = lockedEntry("org/model", files);
+  const publish = (statementFiles: { path: string; sha256: string }[]) =>
+    signDsseBundle(
+      IN_TOTO_PAYLOAD_TYPE,
+      Buffer.from(JSON.stringify(buildModelStatement("model", statementFiles))),
+      alice.privateKey,
+      alice.publicKey,
+    );
+  const withPublisher = (bundle: unknown) => ({ ...entry, publisherSignatures: [{ path: "model.sig", bundle }] });
+
+  it("accepts a publisher signature that attests every locked file", async () => {
+    const bundle = publish(Object.entries(entry.files).map(([path, f]) => ({ path, sha256: f.sha256 })));
+    expect(await checkTrustPolicy("m", withPublisher(bundle), trusting(alice))).toMatchObject({ kind: "key", via: "publisher-signature" });
+  });
+
+  it("does not count a file the signature's ignore rules skip as attested when its signed digest differs", async () => {
+    // .gitattributes is always ignored by model_signing's comparison, but here it is signed with
+    // other bytes than the lockfile holds: the lockfile was edited.
+    const bundle = publish([
+      { path: "model.onnx", sha256: entry.files["model.onnx"]!.sha256 },
+      { path: ".gitattributes", sha256: "0".repeat(64) },
+    ]);
+    expect(await codeOf(() => checkTrustPolicy("m", withPublisher(bundle), trusting(alice)))).toBe("SIGNATURE_INVALID");
+  });
+});
+
+describe("a lockfile signature with a malformed statement", () => {
+  it("is SIGNATURE_INVALID, not a crash, even when signed by a trusted key", async () => {
+    const statement = statementForLockedModel(entry) as unknown as { predicate: { resources: { digest: unknown }[] } };
+    statement.predicate.resources[0]!.digest = 42;
+    const bundle = signDsseBundle(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), alice.privateKey, alice.publicKey);
+    expect(await codeOf(() => checkTrustPolicy("m", { ...entry, signatures: [bundle] }, trusting(alice)))).toBe("SIGNATURE_INVALID");
   });
 });

@@ -43,20 +43,19 @@ export function parseCertificatesPem(text: string, what: string): Certificate[] 
 
 // Extensions OpenSSL understands; a critical extension outside this list fails verification
 // there (X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION), so it fails here too.
+// Extensions whose meaning this verifier applies (or that do not restrict a chain). Name and policy
+// constraints are not evaluated here, so a chain marking them critical is refused, as it must be
+// by a verifier that does not enforce them (RFC 5280 4.2).
 const KNOWN_EXTENSIONS = new Set([
   "2.5.29.14", // subjectKeyIdentifier
   "2.5.29.15", // keyUsage
   "2.5.29.17", // subjectAltName
   "2.5.29.18", // issuerAltName
   "2.5.29.19", // basicConstraints
-  "2.5.29.30", // nameConstraints
   "2.5.29.31", // cRLDistributionPoints
   "2.5.29.32", // certificatePolicies
-  "2.5.29.33", // policyMappings
   "2.5.29.35", // authorityKeyIdentifier
-  "2.5.29.36", // policyConstraints
   "2.5.29.37", // extKeyUsage
-  "2.5.29.54", // inhibitAnyPolicy
   "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
 ]);
 

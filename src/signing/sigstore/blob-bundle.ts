@@ -57,7 +57,7 @@ function checkArtifact(bundle: Bundle, blob: Buffer): void {
   } catch {
     throw new ModelGuardError("SIGNATURE_INVALID", "the bundle's in-toto payload is not JSON");
   }
-  if (!Array.isArray(subjects) || !subjects.some((s) => s?.digest?.sha256?.toLowerCase() === sha256)) {
+  if (!Array.isArray(subjects) || !subjects.some((s) => typeof s?.digest?.sha256 === "string" && s.digest.sha256.toLowerCase() === sha256)) {
     throw new ModelGuardError("SIGNATURE_INVALID", `the bundle's in-toto statement has no subject with the file's sha256 ${sha256}`);
   }
 }

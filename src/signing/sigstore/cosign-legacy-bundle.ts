@@ -65,8 +65,19 @@ function kindVersion(body: string): { kind: string; version: string } {
  */
 export function cosignLegacyToSigstoreJson(legacy: LegacyBundle, blobDigest: string): unknown {
   const rekor = legacy.rekorBundle;
-  if (rekor !== undefined && (typeof rekor.Payload?.body !== "string" || typeof rekor.SignedEntryTimestamp !== "string")) {
-    throw malformed("rekorBundle lacks its Payload.body or SignedEntryTimestamp");
+  // The JSON is untrusted input: every field used below is checked for its type first, so a
+  // malformed bundle is SIGNATURE_MALFORMED rather than a TypeError.
+  if (legacy.cert !== undefined && typeof legacy.cert !== "string") throw malformed("cert is not a string");
+  if (
+    rekor !== undefined &&
+    (typeof rekor.Payload?.body !== "string" ||
+      typeof rekor.SignedEntryTimestamp !== "string" ||
+      typeof rekor.Payload.logID !== "string" ||
+      !/^[0-9a-f]+$/i.test(rekor.Payload.logID) ||
+      !Number.isSafeInteger(rekor.Payload.logIndex) ||
+      !Number.isSafeInteger(rekor.Payload.integratedTime))
+  ) {
+    throw malformed("rekorBundle lacks a well-formed Payload (body, logID, logIndex, integratedTime) or SignedEntryTimestamp");
   }
   const messageDigest = rekor === undefined ? { algorithm: "SHA2_256", digest: blobDigest } : recordedDigest(rekor.Payload.body);
   return {
