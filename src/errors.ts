@@ -93,3 +93,30 @@ export function exitCodeFor(code: ErrorCode): 1 | 2 | 3 {
       return 2;
   }
 }
+
+/** One failure among several, as `combinedError` takes them. */
+export interface FailureDetails {
+  code: ErrorCode;
+  message: string;
+  model?: string;
+  file?: string;
+  httpStatus?: number;
+  url?: string;
+}
+
+/**
+ * One error for several failures: every message, one a line, and the code, model and file of the
+ * most serious: a verification failure (a bad byte or signature, exit 1) outranks a missing file or
+ * a usage error; among equals, the first.
+ */
+export function combinedError(failures: readonly FailureDetails[], report?: VerifyReport): ModelGuardError {
+  const lead = failures.find((f) => exitCodeFor(f.code) === 1) ?? failures[0];
+  if (!lead) throw new Error("combinedError needs at least one failure");
+  return new ModelGuardError(lead.code, failures.map((f) => f.message).join("\n"), {
+    ...(lead.model === undefined ? {} : { model: lead.model }),
+    ...(lead.file === undefined ? {} : { file: lead.file }),
+    ...(lead.httpStatus === undefined ? {} : { httpStatus: lead.httpStatus }),
+    ...(lead.url === undefined ? {} : { url: lead.url }),
+    ...(report === undefined ? {} : { report }),
+  });
+}

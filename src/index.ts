@@ -10,3 +10,4 @@ export { parseLockfile, validateLockfile } from "./lockfile/validate.js";
 export { serializeLockfile } from "./lockfile/serialize.js";
 export { readLockfile, writeLockfile } from "./lockfile/lockfile-file.js";
 export type { Signer } from "./signing/trust-policy.js";
+export { describeSigner } from "./signing/describe-signer.js";

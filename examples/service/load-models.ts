@@ -5,7 +5,7 @@
  * Every failure is collected, so one start names everything that is wrong.
  */
 import type { InferenceSession } from "onnxruntime-node";
-import { ERROR_CODES, ModelGuard, ModelGuardError, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type LoadedModels, type Signer } from "modelguard";
+import { ERROR_CODES, ModelGuard, ModelGuardError, describeSigner, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type LoadedModels, type Signer } from "modelguard";
 import type { ServiceConfig } from "./config.js";
 
 export interface ServedModel {
@@ -38,23 +38,21 @@ export class StartupError extends Error {
   }
 }
 
-/** A code of the guard (ErrorCode, mapped as the CLI maps it), or one of the service's: ONNX_LOAD_FAILED and INTERNAL (1), USAGE (2). */
+/** A code of the guard (ErrorCode, mapped as the CLI maps it), or one of the service's: INTERNAL (1), USAGE (2). */
 export function exitCodeFor(code: ErrorCode | string): 1 | 2 | 3 {
-  if (code === "ONNX_LOAD_FAILED" || code === "INTERNAL") return 1;
+  if (code === "INTERNAL") return 1;
   return (ERROR_CODES as readonly string[]).includes(code) ? guardExitCode(code as ErrorCode) : 2;
 }
 
-export function toFailure(err: unknown, model?: string): StartupFailure {
+export function toFailure(err: unknown): StartupFailure {
   if (err instanceof ModelGuardError) {
     return {
       code: err.code,
       message: err.message,
-      ...((err.model ?? model) !== undefined ? { model: err.model ?? model } : {}),
+      ...(err.model !== undefined ? { model: err.model } : {}),
       ...(err.file !== undefined ? { file: err.file } : {}),
     };
   }
-  // Verified bytes that onnxruntime cannot load are not a tampering signal, but still no start.
-  if (model !== undefined) return { code: "ONNX_LOAD_FAILED", message: `model ${model}: onnxruntime could not load it: ${(err as Error)?.message ?? String(err)}`, model };
   return { code: "INTERNAL", message: (err as Error)?.stack ?? String(err) };
 }
 
@@ -123,13 +121,6 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
   return { guard, models };
 }
 
-function describeSigner(signer: Signer): string {
-  if (signer.kind === "unsigned") return "unsigned (allowed)";
-  if (signer.kind === "key") return `signed by key ${signer.fingerprint.slice(0, 16)}`;
-  // Sigstore identities (and whatever kinds the library adds later).
-  const other = signer as { kind: string; subject?: string; issuer?: string };
-  return `signed by ${other.kind} ${other.subject ?? "?"} (${other.issuer ?? "?"})`;
-}
 
 export async function releaseSessions(models: ServedModel[]): Promise<void> {
   await Promise.allSettled(models.map((m) => m.session?.release()));

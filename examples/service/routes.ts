@@ -76,7 +76,13 @@ function routes(state: ServiceState): Route[] {
 export function createHandler(state: ServiceState): (req: IncomingMessage, res: ServerResponse) => void {
   const table = routes(state);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? "/", "http://service.invalid").pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? "/", "http://service.invalid").pathname;
+    } catch {
+      // An absolute-form target such as `GET http://[ HTTP/1.1` is a malformed request, not a server error.
+      throw new HttpError(400, "INVALID_REQUEST", "the request target is not a valid URL");
+    }
     for (const route of table) {
       const match = route.pattern.exec(path);
       if (!match) continue;

@@ -7,7 +7,7 @@ import { repoIdProblem, validateLockfile } from "../lockfile/validate.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { collect } from "./collect.js";
-import { describeSigner } from "./describe-signer.js";
+import { describeSigner } from "../signing/describe-signer.js";
 
 interface Options {
   name?: string;

@@ -3,7 +3,7 @@ import { ModelGuardError, exitCodeFor } from "../errors.js";
 import type { VerifyReport } from "../guard/report.js";
 import { globalOptions } from "./global-options.js";
 import { collect } from "./collect.js";
-import { describeSigner } from "./describe-signer.js";
+import { describeSigner } from "../signing/describe-signer.js";
 import { writeErr, writeOut } from "./io.js";
 
 interface Options {
@@ -70,10 +70,7 @@ export function registerVerify(program: Command): void {
         }
         for (const f of listFailures(report)) writeErr(`FAIL [${f.code}] ${f.message}`);
       }
-      if (failure) {
-        // A bad byte or signature outranks a missing file when both happen in one run.
-        const codes = listFailures(report).map((f) => exitCodeFor(f.code));
-        process.exitCode = codes.includes(1) ? 1 : codes[0]!;
-      }
+      // The error carries the most serious failure's code (see combinedError).
+      if (failure) process.exitCode = exitCodeFor(failure.code);
     });
 }

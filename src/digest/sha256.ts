@@ -3,7 +3,3 @@ import { createHash } from "node:crypto";
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
-
-export function sha256Bytes(bytes: Uint8Array): Buffer {
-  return createHash("sha256").update(bytes).digest();
-}

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from "node:buffer";
 import type { InferenceSession } from "onnxruntime-node";
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, combinedError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
 import { HashPool } from "../digest/hash-pool.js";
@@ -231,7 +231,7 @@ export class ModelGuard {
     const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) {
       await Promise.all([...sessions.values()].map((s) => s.release()));
-      throw failedReportError(report);
+      throw combinedError(listFailures(report), report);
     }
     return { report, sessions };
   }
@@ -330,7 +330,7 @@ export class ModelGuard {
       await pool.close();
     }
     const report = buildReport(startedAt, performance.now() - started, models);
-    if (!report.ok) throw failedReportError(report);
+    if (!report.ok) throw combinedError(listFailures(report), report);
     return report;
   }
 }
@@ -339,15 +339,4 @@ export interface LoadedModels {
   report: VerifyReport;
   /** A session per model that locks an ONNX graph. */
   sessions: Map<string, InferenceSession>;
-}
-
-/** The error for a report with failures: the first failure's code, every failure in the message. */
-function failedReportError(report: VerifyReport): ModelGuardError {
-  const failures = listFailures(report);
-  const first = failures[0]!;
-  return new ModelGuardError(first.code, failures.map((f) => f.message).join("\n"), {
-    model: first.model,
-    ...(first.file === undefined ? {} : { file: first.file }),
-    report,
-  });
 }

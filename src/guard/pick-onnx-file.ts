@@ -7,7 +7,7 @@ const PREFERRED = ["onnx/model.onnx", "model.onnx"];
 /** The locked file a session is made from: the one asked for, or the model's only/usual `.onnx`. */
 export function pickOnnxFile(modelName: string, entry: LockedModel, requested?: string): string {
   if (requested !== undefined) {
-    if (!(requested in entry.files)) {
+    if (!Object.hasOwn(entry.files, requested)) {
       throw new ModelGuardError("FILE_NOT_LOCKED", `model ${modelName}: ${requested} is not a locked file`, { model: modelName, file: requested });
     }
     return requested;

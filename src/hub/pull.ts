@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, combinedError } from "../errors.js";
 import { checkLockedFile } from "../guard/verify-locked-file.js";
 import type { Lockfile } from "../lockfile/types.js";
 import { snapshotFilePath } from "./cache-layout.js";
@@ -70,15 +70,9 @@ export async function pullModels(lockfile: Lockfile, names: readonly string[], h
   const settled = await Promise.allSettled(jobs);
   const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
   if (failures.length > 0) {
-    const first = failures[0];
-    if (!(first instanceof ModelGuardError)) throw first;
-    const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
-    throw new ModelGuardError(first.code, messages.join("\n"), {
-      ...(first.model === undefined ? {} : { model: first.model }),
-      ...(first.file === undefined ? {} : { file: first.file }),
-      ...(first.httpStatus === undefined ? {} : { httpStatus: first.httpStatus }),
-      ...(first.url === undefined ? {} : { url: first.url }),
-    });
+    const unexpected = failures.find((f) => !(f instanceof ModelGuardError));
+    if (unexpected !== undefined) throw unexpected;
+    throw combinedError(failures as ModelGuardError[]);
   }
   return settled.map((s) => (s as PromiseFulfilledResult<PulledFile>).value);
 }

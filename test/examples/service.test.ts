@@ -328,6 +328,20 @@ describe("the example service on the bundled models", () => {
     expect((await request(`${svc.url}/healthz`, { method: "POST" })).status).toBe(405);
   });
 
+  it("answers a request target that is no URL with a 400, not a 500", async () => {
+    const { hostname, port } = new URL(svc.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.write("GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+      let text = "";
+      socket.on("data", (d: Buffer) => (text += d.toString()));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(text));
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toMatch(/"code":"INVALID_REQUEST"/);
+    expect((await request(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
   it("answers 200 concurrent inference requests, each with its own correct result", async () => {
     const jobs = Array.from({ length: 200 }, (_, i) => {
       if (i % 2 === 0) {
