@@ -4,7 +4,7 @@
  * like `model_signing verify key|certificate|sigstore`.
  */
 import { ModelGuardError } from "../errors.js";
-import { parsePublicKey } from "../keys/load-key.js";
+import { readPublicKeyFile } from "../keys/key-files.js";
 import type { ModelSignatureTrust } from "../signing/model-signing/index.js";
 import { parseCertificatesPem } from "../signing/model-signing/index.js";
 import { checkIdentityPolicy, type IdentityPolicy } from "../signing/sigstore/identity.js";
@@ -20,8 +20,8 @@ export interface TrustFlags {
 }
 
 
-export async function readPublicKeys(paths: readonly string[]) {
-  return Promise.all(paths.map(async (path) => parsePublicKey((await readInputFile(path, "public key")).toString("utf8"))));
+function readPublicKeys(paths: readonly string[]) {
+  return Promise.all(paths.map(readPublicKeyFile));
 }
 
 export async function trustFromFlags(flags: TrustFlags): Promise<ModelSignatureTrust> {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { ModelGuardError } from "../errors.js";
-import { parsePublicKey } from "../keys/load-key.js";
+import { readPublicKeyFile } from "../keys/key-files.js";
 import { decodeBlobSignature, verifyBlob } from "../signing/blob-signature.js";
 import { parseJson } from "../signing/model-signing/read-bundle.js";
 import { verifyBlobBundle } from "../signing/sigstore/blob-bundle.js";
@@ -39,12 +39,11 @@ async function readSignature(value: string): Promise<Buffer> {
 
 export async function verifyDetached(file: string, options: VerifyBlobOptions): Promise<void> {
   if (!options.key) throw new ModelGuardError("USAGE", "verify-blob --signature needs --key");
-  const [blob, keyText, signature] = await Promise.all([
+  const [blob, key, signature] = await Promise.all([
     readInputFile(file, "file"),
-    readInputFile(options.key, "public key"),
+    readPublicKeyFile(options.key),
     readSignature(options.signature!),
   ]);
-  const key = parsePublicKey(keyText.toString("utf8"));
   if (!verifyBlob(blob, signature, key)) {
     throw new ModelGuardError("SIGNATURE_INVALID", `invalid signature for ${file} with key ${options.key}`, { file });
   }
@@ -60,7 +59,7 @@ async function bundleTrust(options: VerifyBlobOptions): Promise<SigstoreTrust> {
   }
   const trustedRoot = await loadTrustedRoot(options.trustedRoot);
   if (options.key) {
-    const key = parsePublicKey((await readInputFile(options.key, "public key")).toString("utf8"));
+    const key = await readPublicKeyFile(options.key);
     return { trustedRoot, keys: [key], ignoreTlog: options.insecureIgnoreTlog ?? false };
   }
   if (options.insecureIgnoreTlog) {

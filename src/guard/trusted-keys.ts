@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
-import { ModelGuardError } from "../errors.js";
-import { parsePublicKey, publicKeyId } from "../keys/load-key.js";
+import { readPublicKeyFile } from "../keys/key-files.js";
+import { publicKeyId } from "../keys/load-key.js";
 import type { TrustedKey, TrustPolicy } from "../signing/trust-policy.js";
 import { checkIdentityPolicy } from "../signing/sigstore/identity.js";
 import { loadTrustedRoot } from "../signing/sigstore/trusted-root.js";
@@ -13,18 +12,7 @@ export async function loadTrustedKeys(inputs: readonly TrustedKeyInput[]): Promi
   return Promise.all(
     inputs.map(async (input) => {
       if (typeof input !== "string") return { key: input, fingerprint: publicKeyId(input) };
-      let text: string;
-      try {
-        text = await readFile(input, "utf8");
-      } catch (err) {
-        throw new ModelGuardError("KEY_INVALID", `cannot read public key ${input}: ${(err as Error).message}`, { cause: err });
-      }
-      let key: KeyObject;
-      try {
-        key = parsePublicKey(text);
-      } catch (err) {
-        throw new ModelGuardError("KEY_INVALID", `${input}: ${(err as Error).message}`, { cause: err });
-      }
+      const key = await readPublicKeyFile(input);
       return { key, fingerprint: publicKeyId(key), source: input };
     }),
   );

@@ -4,7 +4,9 @@
 import { constants } from "node:fs";
 import { lstat, open, unlink, type FileHandle } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
+import type { KeyObject } from "node:crypto";
 import type { KeyPairPem } from "./generate-key-pair.js";
+import { parsePublicKey } from "./load-key.js";
 
 // Far above any PEM key or certificate chain; stops a model file passed by mistake being slurped.
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
@@ -116,5 +118,16 @@ export async function readKeyFile(path: string): Promise<string> {
     });
   } finally {
     await fh.close();
+  }
+}
+
+/** A public key from a PEM file, the one way every command and the library read trusted keys; errors name the file. */
+export async function readPublicKeyFile(path: string): Promise<KeyObject> {
+  const text = await readKeyFile(path);
+  try {
+    return parsePublicKey(text);
+  } catch (err) {
+    if (err instanceof ModelGuardError) throw new ModelGuardError(err.code, `${path}: ${err.message}`, { file: path, cause: err });
+    throw err;
   }
 }

@@ -230,3 +230,11 @@ describe("ModelGuard.loadAll", () => {
     expect(err.code).toBe("ONNX_INVALID");
   });
 });
+
+describe("trusted keys", () => {
+  it("are read as CLI keys are: a missing file or a file that is no public key is named", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model });
+    await expect(s.open({ keys: [join(s.dir, "nope.pub")] })).rejects.toMatchObject({ code: "FILE_MISSING", message: expect.stringContaining("nope.pub") });
+    await expect(s.open({ keys: [alice.privatePath] })).rejects.toMatchObject({ code: "KEY_INVALID", message: expect.stringContaining(alice.privatePath) });
+  });
+});
