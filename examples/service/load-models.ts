@@ -1,7 +1,7 @@
 /**
- * The start gate: open the guard, then `guard.loadAll()`: every locked file verified and a
- * session for every model with an ONNX graph, in one pass over the bytes; fetch what the cache
- * lacks (online only, and only when nothing else failed) and try once more.
+ * The start gate: open the guard, then `guard.loadAll()`: every locked file verified (what the
+ * cache lacks fetched first, online) and a session for every model with an ONNX graph, in one
+ * pass over the bytes.
  * Every failure is collected, so one start names everything that is wrong.
  */
 import type { InferenceSession } from "onnxruntime-node";
@@ -91,19 +91,8 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
   const names = guard.modelNames;
   log(`verifying ${names.length} model(s) from ${config.lockfile} in ${guard.cacheDir}${config.offline ? " (offline)" : ""}`);
 
-  let result = await load(guard);
-  // Only a cache that merely lacks files is filled: a wrong byte or signature must stop the start,
-  // not be quietly replaced by a download.
-  if (result.failures.length > 0 && !config.offline && result.failures.every((f) => f.code === "NOT_CACHED")) {
-    const missing = [...new Set(result.failures.map((f) => f.model))].filter((m): m is string => m !== undefined);
-    log(`fetching ${result.failures.length} missing file(s) of ${missing.join(", ")}, each verified as it arrives`);
-    try {
-      await guard.pull(missing);
-    } catch (err) {
-      throw new StartupError([toFailure(err)]);
-    }
-    result = await load(guard);
-  }
+  // loadAll fetches what the cache lacks (online) but never replaces a cached file that is wrong.
+  const result = await load(guard);
   if (!result.loaded) throw new StartupError(result.failures);
   const { report, sessions } = result.loaded;
   const models: ServedModel[] = report.models.map((m) => ({

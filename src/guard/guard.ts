@@ -211,7 +211,8 @@ export class ModelGuard {
    * The startup gate and the loads in one pass over the bytes: for each named model (all by
    * default) the signatures are checked, a session is created for its ONNX graph (if it locks
    * one) from the very bytes that were hashed, and every other locked file is checked by
-   * streaming. So no byte is hashed twice, where `verifyAll()` then `createSession()` would hash the
+   * streaming. Like createSession, it downloads what the cache lacks unless offline (each byte
+   * checked as it arrives), but never replaces a cached file that is wrong. So no byte is hashed twice, where `verifyAll()` then `createSession()` would hash the
    * graph and its weights twice. Returns the report and the sessions; throws a ModelGuardError
    * carrying the report when anything failed, after releasing the sessions it made.
    */
@@ -262,7 +263,7 @@ export class ModelGuard {
         const failed = fileErrors.get(file);
         if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: loadMs, error: failed };
         if (loaded.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
-        return this.#checkFile(name, entry, file, locked, hasher);
+        return this.#checkFile(name, entry, file, locked, hasher, true);
       }),
     );
     report.ok = report.error === undefined && report.files.every((f) => f.ok);
@@ -299,11 +300,30 @@ export class ModelGuard {
     return report;
   }
 
-  async #checkFile(name: string, entry: LockedModel, file: string, locked: LockedFile, hasher: (path: string, size: number) => Promise<{ size: number; sha256: string }>): Promise<FileReport> {
+  /**
+   * One locked file checked in the cache. With `fetchMissing` (loadAll), a file the cache lacks is
+   * downloaded, hashed as it arrives, and placed, as readFile does; never one that is present but
+   * wrong: a bad byte must stop a start, not be quietly replaced.
+   */
+  async #checkFile(
+    name: string,
+    entry: LockedModel,
+    file: string,
+    locked: LockedFile,
+    hasher: (path: string, size: number) => Promise<{ size: number; sha256: string }>,
+    fetchMissing = false,
+  ): Promise<FileReport> {
     const started = performance.now();
     const report: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
+    const ref = { model: name, file };
     try {
-      report.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, { model: name, file }, hasher);
+      try {
+        report.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, ref, hasher);
+      } catch (err) {
+        if (!fetchMissing || this.#hub.offline || !(err instanceof ModelGuardError) || err.code !== "NOT_CACHED") throw err;
+        await fetchLockedFile(this.#hub, ref, entry, locked);
+        report.bytesChecked = locked.size;
+      }
     } catch (err) {
       report.ok = false;
       report.error = toReportError(err);

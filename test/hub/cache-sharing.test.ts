@@ -95,6 +95,22 @@ describe("ModelGuard fetches on demand", () => {
     await Promise.all(sessions.map((s) => s.release()));
   });
 
+  it("loadAll fills an empty cache, graph or not, but never replaces a cached file that is wrong", async () => {
+    const guard = await lockedWithEmptyCache();
+    const { report, sessions } = await guard.loadAll();
+    expect(report.summary).toMatchObject({ files: 4, filesFailed: 0 });
+    expect(env.hub.requests.filter((r) => r.endpoint === "resolve").map((r) => r.path).sort()).toEqual(["config.json", "onnx/model.onnx", "onnx/model.onnx_data", "tokenizer.json"]);
+    await sessions.get("tiny")!.release();
+    const { appendFile } = await import("node:fs/promises");
+    const { snapshotFilePath } = await import("../../src/hub/cache-layout.js");
+    const entry = guard.lockedModel("tiny");
+    await appendFile(snapshotFilePath(env.cacheDir, "org/tiny", entry.revision, "tokenizer.json"), " ");
+    env.hub.requests.length = 0;
+    const again = await ModelGuard.open({ lockfile: env.lockfilePath, cacheDir: env.cacheDir, hubUrl: env.hub.url, allowUnsigned: true, env: {} });
+    await expect(again.loadAll()).rejects.toMatchObject({ code: "SIZE_MISMATCH", file: "tokenizer.json" });
+    expect(env.hub.requests).toEqual([]);
+  });
+
   it("offline, fails NOT_CACHED without a request", async () => {
     env = await startHubEnv();
     await writeLockfile(env.lockfilePath, { lockfileVersion: 1, models: { m: lockedEntry("org/tiny", { "a.json": Buffer.from("{}") }, REVISION) } });
