@@ -7,13 +7,15 @@
 import { spawnSync } from "node:child_process";
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { endianness, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serializeLockfile, type LockedModel, type Lockfile } from "modelguard";
 import { DimensionField, ModelField, NodeField, OperatorSetIdField, ShapeField, StringStringEntryField, TensorDataType, TensorField, TypeField, TypeTensorField, ValueInfoField, GraphField, DATA_LOCATION_EXTERNAL } from "../src/onnx/onnx-fields.js";
 import { bytesField, concatBytes, encodeVarint, messageField, stringField, varintField } from "../src/onnx/protobuf-write.js";
+import { repoFolderName } from "../src/hub/cache-layout.js";
+import { placeVerifiedFile, writeRef } from "../src/hub/store-in-cache.js";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 export const cli = join(root, "bin/modelguard.js");
@@ -71,7 +73,7 @@ export class BenchCache {
    * it at `blobs/{sha256}` with `snapshots/{REVISION}/{path}` linking to it. Returns the snapshot path.
    */
   async addFile(name: string, repo: string, path: string, produce: (sink: Sink) => Promise<void>): Promise<string> {
-    const repoDir = join(this.cacheDir, `models--${repo.replace("/", "--")}`);
+    const repoDir = join(this.cacheDir, repoFolderName(repo));
     await mkdir(join(repoDir, "blobs"), { recursive: true });
     const temp = join(repoDir, "blobs", `.bench-${randomBytes(6).toString("hex")}.part`);
     const handle = await open(temp, "wx");
@@ -88,13 +90,8 @@ export class BenchCache {
       await handle.close();
     }
     const sha256 = hash.digest("hex");
-    const blob = join(repoDir, "blobs", sha256);
-    await rename(temp, blob);
-    const target = join(repoDir, "snapshots", REVISION, ...path.split("/"));
-    await mkdir(dirname(target), { recursive: true });
-    await symlink(relative(dirname(target), blob), target);
-    await mkdir(join(repoDir, "refs"), { recursive: true });
-    await writeFile(join(repoDir, "refs", "main"), REVISION);
+    const target = await placeVerifiedFile(this.cacheDir, repo, REVISION, path, temp, sha256);
+    await writeRef(this.cacheDir, repo, "main", REVISION);
     const entry: LockedModel = (this.lockfile.models[name] ??= { repo, revision: REVISION, files: {} });
     entry.files[path] = { size, sha256 };
     return target;

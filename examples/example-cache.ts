@@ -4,11 +4,12 @@
  * or the local Hub serving them at the locked commits.
  */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readLockfile } from "modelguard";
 import { startLocalHub, type LocalHub } from "../local-hub/index.js";
+import { repoFolderName, snapshotFilePath } from "../src/hub/cache-layout.js";
 import { EXAMPLE_MODELS, type ExampleModel } from "./tiny-model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +23,7 @@ export function exampleCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** `snapshots/{commit}` of a repo in a Hugging Face cache. */
 export function snapshotDir(cacheDir: string, repo: string, revision: string): string {
-  return join(cacheDir, `models--${repo.split("/").join("--")}`, "snapshots", revision);
+  return join(cacheDir, repoFolderName(repo), "snapshots", revision);
 }
 
 /** The locked commit of each example model, so a regenerated model without a new lockfile is caught. */
@@ -44,10 +45,14 @@ export async function lockedRevisions(lockfile = EXAMPLE_LOCKFILE): Promise<Map<
 export async function fillExampleCache(cacheDir: string, lockfile = EXAMPLE_LOCKFILE): Promise<void> {
   for (const [model, revision] of await lockedRevisions(lockfile)) {
     for (const [path, bytes] of Object.entries(model.files())) {
-      const target = join(snapshotDir(cacheDir, model.repo, revision), path);
+      const target = snapshotFilePath(cacheDir, model.repo, revision, path);
       if (existsSync(target)) continue;
       await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, bytes);
+      // Through a temporary file: an interrupted first run must not leave a half file that later
+      // runs would skip as present.
+      const temp = `${target}.${process.pid}.tmp`;
+      await writeFile(temp, bytes);
+      await rename(temp, target);
     }
   }
 }
