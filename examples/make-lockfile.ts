@@ -5,11 +5,9 @@
  * download exactly what is locked. Run after changing tiny-model.ts:
  * `COSIGN_PASSWORD=example npx tsx examples/make-lockfile.ts`.
  */
-import { createPublicKey } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { loadSigningKey } from "../src/cli/signing-key.js";
 import { sha256Hex } from "../src/digest/sha256.js";
-import { parsePrivateKey } from "../src/keys/load-key.js";
-import { readPassword } from "../src/keys/password.js";
 import { writeLockfile } from "../src/lockfile/lockfile-file.js";
 import type { Lockfile } from "../src/lockfile/types.js";
 import { withSignature } from "../src/signing/sign-locked-model.js";
@@ -17,7 +15,7 @@ import { startLocalHub } from "../local-hub/index.js";
 import { EXAMPLE_MODELS } from "./tiny-model.js";
 
 const here = new URL(".", import.meta.url);
-const privateKey = await parsePrivateKey(await readFile(new URL("keys/cosign.key", here), "utf8"), () => readPassword());
+const { privateKey, publicKey } = await loadSigningKey(fileURLToPath(new URL("keys/cosign.key", here)));
 const lockfile: Lockfile = { lockfileVersion: 1, models: {} };
 const hub = await startLocalHub();
 try {
@@ -30,10 +28,10 @@ try {
       ref: "main",
       files: Object.fromEntries(Object.entries(files).map(([p, b]) => [p, { size: b.length, sha256: sha256Hex(b) }])),
     };
-    lockfile.models[model.name] = withSignature(entry, privateKey, createPublicKey(privateKey));
+    lockfile.models[model.name] = withSignature(entry, privateKey, publicKey);
   }
 } finally {
   await hub.close();
 }
-await writeLockfile(new URL("models.lock.json", here).pathname, lockfile);
+await writeLockfile(fileURLToPath(new URL("models.lock.json", here)), lockfile);
 console.error(`wrote examples/models.lock.json (${EXAMPLE_MODELS.map((m) => m.name).join(", ")})`);
