@@ -1,35 +1,38 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { hashFile } from "./read-and-hash.js";
+import { digestFile, type DigestOptions } from "./read-and-hash.js";
 
 /**
  * The worker's whole program. Inline (eval) rather than a file, so it runs the same from the
  * TypeScript sources under test and from dist/: there is no .js file to find next to a .ts one.
- * Two buffers: the next chunk is read while this one is hashed.
+ * Two buffers: the next chunk is read while this one is hashed. Mirrors `digestFile`.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
+const { constants } = require("node:fs");
 const { open } = require("node:fs/promises");
 const CHUNK = 8 * 1024 * 1024;
 const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-parentPort.on("message", async ({ id, path }) => {
+parentPort.on("message", async ({ id, path, algorithm, start, end, noFollow }) => {
   let handle;
   try {
-    handle = await open(path, "r");
-    const hash = createHash("sha256");
-    let size = 0, which = 0;
-    let next = handle.read(buffers[0], 0, CHUNK, 0);
-    for (;;) {
+    handle = await open(path, noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : "r");
+    const hash = createHash(algorithm);
+    const stop = end ?? Infinity;
+    let position = start, which = 0;
+    const readAt = (buffer, at) => handle.read(buffer, 0, Math.min(CHUNK, stop - at), at);
+    let next = position < stop ? readAt(buffers[0], position) : undefined;
+    while (next) {
       const { bytesRead } = await next;
       if (bytesRead === 0) break;
       const current = buffers[which];
-      size += bytesRead;
+      position += bytesRead;
       which ^= 1;
-      next = handle.read(buffers[which], 0, CHUNK, size);
+      next = position < stop ? readAt(buffers[which], position) : undefined;
       hash.update(current.subarray(0, bytesRead));
     }
-    parentPort.postMessage({ id, size, sha256: hash.digest("hex") });
+    parentPort.postMessage({ id, size: position - start, digest: hash.digest("hex") });
   } catch (err) {
     parentPort.postMessage({ id, error: { message: err.message, code: err.code } });
   } finally {
@@ -41,7 +44,8 @@ parentPort.on("message", async ({ id, path }) => {
 interface Job {
   id: number;
   path: string;
-  resolve: (r: { size: number; sha256: string }) => void;
+  options: Required<Pick<DigestOptions, "algorithm" | "start">> & DigestOptions;
+  resolve: (r: { size: number; digest: string }) => void;
   reject: (e: Error) => void;
 }
 
@@ -70,10 +74,20 @@ export class HashPool {
     return this.#size;
   }
 
-  hashFile(path: string, sizeHint = Infinity): Promise<{ size: number; sha256: string }> {
-    if (sizeHint < WORKER_THRESHOLD) return hashFile(path);
+  /** SHA-256 of a whole file: what `verify` needs. */
+  async hashFile(path: string, sizeHint = Infinity): Promise<{ size: number; sha256: string }> {
+    const { size, digest } = await this.digest(path, { sizeHint });
+    return { size, sha256: digest };
+  }
+
+  /** A digest of a file or a range of it (see DigestOptions), on a worker unless it is small. */
+  digest(path: string, options: DigestOptions & { sizeHint?: number } = {}): Promise<{ size: number; digest: string }> {
+    const { sizeHint = Infinity, ...digestOptions } = options;
+    const bytes = digestOptions.end !== undefined ? digestOptions.end - (digestOptions.start ?? 0) : sizeHint;
+    if (bytes < WORKER_THRESHOLD) return digestFile(path, digestOptions);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, path, resolve, reject });
+      const job = { algorithm: "sha256", start: 0, ...digestOptions };
+      this.#queue.push({ id: this.#nextId++, path, options: job, resolve, reject });
       this.#pump();
     });
   }
@@ -85,20 +99,20 @@ export class HashPool {
       const job = this.#queue.shift()!;
       this.#running.set(worker, job);
       worker.ref();
-      worker.postMessage({ id: job.id, path: job.path });
+      worker.postMessage({ id: job.id, path: job.path, ...job.options });
     }
   }
 
   #spawn(): Worker {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     this.#all.push(worker);
-    worker.on("message", (msg: { size: number; sha256: string; error?: { message: string; code?: string } }) => {
+    worker.on("message", (msg: { size: number; digest: string; error?: { message: string; code?: string } }) => {
       const job = this.#running.get(worker)!;
       this.#running.delete(worker);
       worker.unref();
       this.#idle.push(worker);
       if (msg.error) job.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else job.resolve({ size: msg.size, sha256: msg.sha256 });
+      else job.resolve({ size: msg.size, digest: msg.digest });
       this.#pump();
     });
     worker.on("error", (err) => {

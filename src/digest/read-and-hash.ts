@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 
 const CHUNK = 8 * 1024 * 1024;
@@ -71,6 +72,37 @@ async function hashFileWith(path: string, alsoUpdate?: (chunk: Buffer) => void):
       size += bytesRead;
     }
     return { size, sha256: hash.digest("hex") };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What `digestFile` (and the hash pool) digest: a hash of all of a file, or of bytes [start, end). */
+export interface DigestOptions {
+  /** A Node hash name. Default sha256. */
+  algorithm?: string;
+  start?: number;
+  /** Exclusive. Default: the end of the file. */
+  end?: number;
+  /** Refuse to open a symlink (O_NOFOLLOW): for a folder walked with lstat, where one swapped in later must not be followed. */
+  noFollow?: boolean;
+}
+
+/** A digest of a file or of a range of it, streamed on this thread; `size` is the bytes hashed. */
+export async function digestFile(path: string, options: DigestOptions = {}): Promise<{ size: number; digest: string }> {
+  const handle = await open(path, options.noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : "r");
+  try {
+    const hash = createHash(options.algorithm ?? "sha256");
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    const end = options.end ?? Infinity;
+    let position = options.start ?? 0;
+    while (position < end) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(CHUNK, end - position), position);
+      if (bytesRead === 0) break;
+      hash.update(chunk.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    return { size: position - (options.start ?? 0), digest: hash.digest("hex") };
   } finally {
     await handle.close();
   }

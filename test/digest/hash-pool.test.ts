@@ -50,3 +50,27 @@ describe("readAndHash", () => {
     }
   });
 });
+
+describe("HashPool.digest", () => {
+  it("digests ranges with other hashes, on a worker and on this thread alike, and refuses a symlink when asked", async () => {
+    const dir = await tempDir();
+    const bytes = randomBytes(9 * 2 ** 20 + 11);
+    const path = join(dir, "big");
+    await writeFile(path, bytes);
+    const { symlink } = await import("node:fs/promises");
+    await symlink(path, join(dir, "link"));
+    const pool = new HashPool(2);
+    try {
+      const blake = (b: Uint8Array) => createHash("blake2b512").update(b).digest("hex");
+      // A range big enough for a worker, and one small enough for this thread.
+      expect(await pool.digest(path, { algorithm: "blake2b512", start: 5, end: 8 * 2 ** 20 + 5 })).toEqual({ size: 8 * 2 ** 20, digest: blake(bytes.subarray(5, 8 * 2 ** 20 + 5)) });
+      expect(await pool.digest(path, { algorithm: "blake2b512", start: 100, end: 200 })).toEqual({ size: 100, digest: blake(bytes.subarray(100, 200)) });
+      expect(await pool.digest(path)).toEqual({ size: bytes.length, digest: sha(bytes) });
+      expect(await pool.digest(join(dir, "link"))).toEqual({ size: bytes.length, digest: sha(bytes) });
+      await expect(pool.digest(join(dir, "link"), { noFollow: true })).rejects.toMatchObject({ code: "ELOOP" });
+      await expect(pool.digest(join(dir, "link"), { noFollow: true, start: 0, end: 10 })).rejects.toMatchObject({ code: "ELOOP" });
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,12 +1,10 @@
 /**
- * Digests of a model's files (or file shards), computed in parallel with Node's crypto, in the
+ * Digests of a model's files (or file shards), computed in parallel on worker threads, in the
  * form a model signature lists them: resource name → { algorithm, hex digest }.
  */
-import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
-import { availableParallelism } from "node:os";
-import pLimit from "p-limit";
+import { HashPool } from "../../digest/hash-pool.js";
 import { ModelGuardError } from "../../errors.js";
 import type { ModelFile } from "./walk-model.js";
 import type { Serialization } from "./signed-manifest.js";
@@ -20,9 +18,6 @@ const HASHES: Readonly<Record<string, { algorithm: string; node: string }>> = {
   blake2: { algorithm: "blake2b", node: "blake2b512" },
 };
 
-/** Hashing is I/O bound; a few files at a time keeps disks busy without a read per file. */
-const CONCURRENCY = Math.max(2, Math.min(8, availableParallelism()));
-
 function hashFor(hashType: string): { algorithm: string; node: string } {
   const hash = HASHES[hashType];
   if (hash === undefined) {
@@ -35,25 +30,6 @@ function hashFor(hashType: string): { algorithm: string; node: string } {
   return hash;
 }
 
-/** Digest of bytes [start, end) of a file, or all of it. O_NOFOLLOW: a file swapped for a symlink after the walk is not followed. */
-async function digestRange(path: string, nodeHash: string, range?: { start: number; end: number }): Promise<string> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const hash = createHash(nodeHash);
-    if (range === undefined || range.end > range.start) {
-      const stream = handle.createReadStream({
-        autoClose: false,
-        highWaterMark: 1 << 20,
-        ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }),
-      });
-      for await (const chunk of stream) hash.update(chunk as Buffer);
-    }
-    return hash.digest("hex");
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Shards of `size` bytes as model_signing cuts them: [0,s), [s,2s), ..., the last one shorter; none for an empty file. */
 function shardsOf(size: number, shardSize: number): { start: number; end: number }[] {
   const shards: { start: number; end: number }[] = [];
@@ -61,26 +37,52 @@ function shardsOf(size: number, shardSize: number): { start: number; end: number
   return shards;
 }
 
+/** A file that vanished, became unreadable or was swapped for a symlink since the walk, named. */
+function fileError(file: ModelFile, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ELOOP") return new ModelGuardError("UNSAFE_PATH", `${file.name} became a symlink while the model was being verified`, { file: file.name, cause: err });
+  if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") {
+    return new ModelGuardError("FILE_MISSING", `${file.name}: ${(err as Error).message}`, { file: file.name, cause: err });
+  }
+  return err;
+}
+
 /**
- * Digests of the given files under the signature's serialization. Files are hashed in
- * parallel, bounded; the result is keyed like the signature's resources.
+ * Digests of the given files under the signature's serialization, keyed like the signature's
+ * resources. Hashing is CPU-bound, so files (or shards) are hashed in parallel on worker threads,
+ * one per core, never following a symlink swapped in after the walk.
  */
 export async function hashModelFiles(files: readonly ModelFile[], serialization: Serialization): Promise<ResourceDigests> {
   const { algorithm, node } = hashFor(serialization.hashType);
-  const limit = pLimit(CONCURRENCY);
-  const jobs: Promise<[string, string]>[] = [];
-  for (const file of files) {
-    if (serialization.method === "files") {
-      jobs.push(limit(async () => [file.name, await digestRange(file.path, node)]));
-      continue;
+  const pool = new HashPool();
+  try {
+    const jobs: Promise<[string, string]>[] = [];
+    for (const file of files) {
+      const digest = (range?: { start: number; end: number }) =>
+        pool.digest(file.path, { algorithm: node, noFollow: true, ...range }).then(
+          (r) => r.digest,
+          (err: unknown) => Promise.reject(fileError(file, err)),
+        );
+      if (serialization.method === "files") {
+        jobs.push(digest().then((d) => [file.name, d]));
+        continue;
+      }
+      const handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => Promise.reject(fileError(file, err)));
+      const { size } = await handle.stat().finally(() => handle.close());
+      for (const shard of shardsOf(size, serialization.shardSize)) {
+        jobs.push(digest(shard).then((d) => [`${file.name}:${shard.start}:${shard.end}`, d]));
+      }
     }
-    const handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const { size } = await handle.stat().finally(() => handle.close());
-    for (const shard of shardsOf(size, serialization.shardSize)) {
-      jobs.push(limit(async () => [`${file.name}:${shard.start}:${shard.end}`, await digestRange(file.path, node, shard)]));
+    const settled = await Promise.allSettled(jobs);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const digests: ResourceDigests = new Map();
+    for (const r of settled) {
+      const [name, digest] = (r as PromiseFulfilledResult<[string, string]>).value;
+      digests.set(name, { algorithm, digest });
     }
+    return digests;
+  } finally {
+    await pool.close();
   }
-  const digests: ResourceDigests = new Map();
-  for (const [name, digest] of await Promise.all(jobs)) digests.set(name, { algorithm, digest });
-  return digests;
 }
