@@ -15,22 +15,35 @@ export interface DsseSignedPayload {
 }
 
 /**
- * Signs a payload as a DSSE envelope in a Sigstore bundle v0.3 with a public-key hint: the
- * layout OpenSSF model_signing writes for `sign key`, so its verifier reads ours.
+ * A Sigstore bundle v0.3 for a key signature: the key's id as `publicKey.hint`, no
+ * transparency-log entry (modelguard signs offline), and the given content (a DSSE envelope or a
+ * message signature).
  */
-export function signDsseBundle(payloadType: string, payload: Buffer, privateKey: KeyObject, publicKey: KeyObject): SerializedBundle {
-  const signature = signDer(dsse.preAuthEncoding(payloadType, payload), privateKey);
+export function keySignedBundle(
+  content: { dsseEnvelope: SerializedBundle["dsseEnvelope"] } | { messageSignature: SerializedBundle["messageSignature"] },
+  publicKey: KeyObject,
+): SerializedBundle {
   const serialized = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: { publicKey: { hint: publicKeyId(publicKey) }, tlogEntries: [] },
-    dsseEnvelope: {
-      payload: payload.toString("base64"),
-      payloadType,
-      signatures: [{ sig: signature.toString("base64"), keyid: "" }],
-    },
+    ...content,
   };
-  // A round trip through sigstore-js's own parser: what we write is what sigstore-js reads.
-  return bundleToJSON(bundleFromJSON(serialized));
+  // A round trip through sigstore-js's own parser: what we write is what sigstore-js reads. The
+  // empty log list, which protobuf JSON drops, is put back: model_signing's reader requires it.
+  const bundle = bundleToJSON(bundleFromJSON(serialized));
+  return { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } };
+}
+
+/**
+ * Signs a payload as a DSSE envelope in a key-signed bundle: the layout OpenSSF model_signing
+ * writes for `sign key`, so its verifier reads ours.
+ */
+export function signDsseBundle(payloadType: string, payload: Buffer, privateKey: KeyObject, publicKey: KeyObject): SerializedBundle {
+  const signature = signDer(dsse.preAuthEncoding(payloadType, payload), privateKey);
+  return keySignedBundle(
+    { dsseEnvelope: { payload: payload.toString("base64"), payloadType, signatures: [{ sig: signature.toString("base64"), keyid: "" }] } },
+    publicKey,
+  );
 }
 
 /** Reads a bundle's DSSE envelope; anything that is not one is SIGNATURE_MALFORMED. */

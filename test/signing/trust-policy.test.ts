@@ -92,6 +92,8 @@ describe("checkTrustPolicy with model signatures", async () => {
   it("writes the OpenSSF model_signing v1.0 statement over the entry", async () => {
     const bundle = signLockedModel(entry, alice.privateKey, alice.publicKey);
     expect(bundle.mediaType).toBe("application/vnd.dev.sigstore.bundle.v0.3+json");
+    // Written as model_signing writes it: the empty log list is there, not dropped.
+    expect(bundle.verificationMaterial.tlogEntries).toEqual([]);
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope!.payload, "base64").toString("utf8"));
     expect(statement.predicateType).toBe("https://model_signing/signature/v1.0");
     expect(statement.subject[0].name).toBe(`org/model@${entry.revision}`);

@@ -45,7 +45,5 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const statement = await modelStatement(modelPath, options.ignorePaths);
   // Indented like model_signing's payload; the bytes are signed as written.
   const payload = Buffer.from(JSON.stringify(statement, null, 2), "utf8");
-  const bundle = signDsseBundle(IN_TOTO_PAYLOAD_TYPE, payload, options.privateKey, options.publicKey);
-  // protobuf JSON drops the empty list; model_signing writes it, and older readers look for it.
-  return { bundle: { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } }, statement };
+  return { bundle: signDsseBundle(IN_TOTO_PAYLOAD_TYPE, payload, options.privateKey, options.publicKey), statement };
 }

@@ -3,9 +3,9 @@
  * a message signature or a DSSE envelope, or cosign's legacy bundle JSON), verified offline.
  */
 import { createHash, type KeyObject } from "node:crypto";
-import { BUNDLE_V03_MEDIA_TYPE, bundleFromJSON, bundleToJSON, type Bundle, type SerializedBundle } from "@sigstore/bundle";
+import { bundleFromJSON, type Bundle, type SerializedBundle } from "@sigstore/bundle";
 import { ModelGuardError } from "../../errors.js";
-import { publicKeyId } from "../../keys/load-key.js";
+import { keySignedBundle } from "../dsse-bundle.js";
 import { hashForKey } from "../ecdsa.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "../model-statement.js";
 import { cosignLegacyToSigstoreJson, isCosignLegacyBundle } from "./cosign-legacy-bundle.js";
@@ -79,16 +79,13 @@ const DIGEST_NAMES = { sha256: "SHA2_256", sha384: "SHA2_384", sha512: "SHA2_512
  */
 export function blobSignatureBundle(blob: Buffer, signature: Buffer, publicKey: KeyObject): SerializedBundle {
   const hash = hashForKey(publicKey);
-  const serialized = {
-    mediaType: BUNDLE_V03_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: publicKeyId(publicKey) }, tlogEntries: [] },
-    messageSignature: {
-      messageDigest: { algorithm: DIGEST_NAMES[hash], digest: createHash(hash).update(blob).digest("base64") },
-      signature: signature.toString("base64"),
+  return keySignedBundle(
+    {
+      messageSignature: {
+        messageDigest: { algorithm: DIGEST_NAMES[hash], digest: createHash(hash).update(blob).digest("base64") },
+        signature: signature.toString("base64"),
+      },
     },
-  };
-  // Round trip through sigstore-js's parser: what we write is what sigstore-js reads. The empty
-  // log list, which protobuf JSON drops, is kept: some readers require the field.
-  const bundle = bundleToJSON(bundleFromJSON(serialized));
-  return { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } };
+    publicKey,
+  );
 }
