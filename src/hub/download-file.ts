@@ -2,6 +2,7 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelGuardError } from "../errors.js";
+import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import { hubHttpError, networkError } from "./hub-fetch.js";
 import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from "./retry.js";
 
@@ -75,9 +76,10 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
   const policy = req.retry ?? DEFAULT_RETRY;
   const url = resolveUrl(req);
   const what = `${req.repo}@${req.revision.slice(0, 12)}: ${req.path}`;
-  await mkdir(req.tempDir, { recursive: true });
   const tempPath = join(req.tempDir, `.modelguard-${randomBytes(8).toString("hex")}.part`);
-  const file = await open(tempPath, "wx", 0o644);
+  const file = await mkdir(req.tempDir, { recursive: true })
+    .then(() => open(tempPath, "wx", 0o644))
+    .catch((err: unknown) => Promise.reject(cacheWriteError(what, err)));
   const digests = new Digests(req.size, req.gitBlobSha1 ?? false);
   const bytes = req.keepBytes ? Buffer.allocUnsafe(req.size) : undefined;
   const sink: Sink = { file, digests, bytes, written: 0, size: req.size, what, onProgress: req.onProgress };
@@ -91,7 +93,7 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
           // The server ignored the Range: start over, so the hash covers one copy of the file.
           sink.written = 0;
           digests.reset();
-          await file.truncate(0);
+          await file.truncate(0).catch((e: unknown) => Promise.reject(cacheWriteError(what, e)));
         }
         checkAnnouncedSize(response, req, sink.written, what);
         await receive(response, sink);
@@ -109,7 +111,9 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
         await sleep(delayMs);
       }
     }
-    await file.sync();
+    // What the disk holds, not what was received, is what may be renamed into place.
+    await file.sync().catch((err: unknown) => Promise.reject(cacheWriteError(what, err)));
+    await checkSizeOnDisk(file, sink.written, what);
     await file.close();
     return {
       tempPath,
@@ -218,9 +222,9 @@ class BatchWriter {
   private async write(buffer: Buffer, length: number): Promise<void> {
     const position = this.sink.written;
     try {
-      await this.sink.file.write(buffer, 0, length, position);
+      await writeFully(this.sink.file, buffer, length, position);
     } catch (err) {
-      throw new ModelGuardError("CACHE_WRITE_FAILED", `${this.sink.what}: cannot write to the cache: ${(err as Error).message}`, { cause: err });
+      throw cacheWriteError(this.sink.what, err);
     }
     this.sink.bytes?.set(buffer.subarray(0, length), position);
     this.sink.written += length;

@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm, symlink, unlink, writeFile } from "node:fs/pro
 import { dirname, join, relative } from "node:path";
 import { ModelGuardError } from "../errors.js";
 import { sha256Hex } from "../digest/sha256.js";
+import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import type { LockedFile } from "../lockfile/types.js";
 import { repoFolderName, snapshotFilePath } from "./cache-layout.js";
 
@@ -77,15 +78,20 @@ export async function storeInCache(
     throw new ModelGuardError("DIGEST_MISMATCH", `${filePath}: refusing to cache bytes that do not match the lock`, { file: filePath });
   }
   const blobs = blobsDir(cacheDir, repo);
-  await mkdir(blobs, { recursive: true });
   const temp = join(blobs, `.modelguard-${randomBytes(8).toString("hex")}.part`);
   try {
-    const handle = await open(temp, "wx", 0o644);
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await mkdir(blobs, { recursive: true });
+      const handle = await open(temp, "wx", 0o644);
+      try {
+        await writeFully(handle, bytes, bytes.length, 0);
+        await handle.sync();
+        await checkSizeOnDisk(handle, bytes.length, filePath);
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      throw cacheWriteError(filePath, err);
     }
     return await placeVerifiedFile(cacheDir, repo, revision, filePath, temp, digest);
   } catch (err) {

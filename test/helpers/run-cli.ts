@@ -9,15 +9,31 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /**
+   * Shell commands run before node replaces the shell, e.g. `ulimit -f 200` (a file-size limit:
+   * writes past it are cut short, then fail with EFBIG; Node ignores SIGXFSZ) or `ulimit -n 256`.
+   */
+  limits?: string;
+}
+
 /** Runs the real CLI as a subprocess, as a user or CI would. */
-export function runCli(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runNode([BIN, ...args], options);
+}
+
+/** Runs `node ARGS` as a subprocess (a script of the test's own), with the same options as runCli. */
+export function runNode(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...options.env };
     if (options.env && "COSIGN_PASSWORD" in options.env && options.env.COSIGN_PASSWORD === undefined) delete env.COSIGN_PASSWORD;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    const [command, argv] = options.limits
+      ? ["sh", ["-c", `${options.limits} && exec "$0" "$@"`, process.execPath, ...args]]
+      : [process.execPath, args];
+    const child = spawn(command, argv, { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
