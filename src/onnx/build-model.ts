@@ -26,7 +26,7 @@ import { bytesField, concatBytes, fixed32Field, messageField, stringField, varin
  * spec always gives the same bytes, so the result can be pinned in a lockfile.
  */
 
-export type TensorData = Float32Array | BigInt64Array;
+export type TensorData = Float32Array | BigInt64Array | Int8Array;
 
 /** Store the tensor's bytes in `externalFiles[location]` at `offset` (default: appended). */
 export interface ExternalPlacementSpec {
@@ -298,8 +298,7 @@ function attributeFields(a: AttributeSpec, files: ExternalFiles): Uint8Array[] {
 function tensorFields(t: TensorSpec, files: ExternalFiles): Uint8Array[] {
   const fields: Uint8Array[] = [];
   for (const d of t.dims) fields.push(varintField(TensorField.dims, d));
-  const isFloat = t.data instanceof Float32Array;
-  fields.push(varintField(TensorField.dataType, isFloat ? TensorDataType.FLOAT : TensorDataType.INT64));
+  fields.push(varintField(TensorField.dataType, tensorDataType(t.data)));
   fields.push(stringField(TensorField.name, t.name));
   const raw = littleEndianBytes(t.data);
   const ext = t.external;
@@ -369,8 +368,15 @@ function functionFields(f: FunctionSpec, files: ExternalFiles): Uint8Array[] {
   return fields;
 }
 
+function tensorDataType(data: TensorData): number {
+  if (data instanceof Float32Array) return TensorDataType.FLOAT;
+  if (data instanceof Int8Array) return TensorDataType.INT8;
+  return TensorDataType.INT64;
+}
+
 // Explicit little-endian so the bytes (and the lockfile digests of them) do not depend on the host.
 function littleEndianBytes(data: TensorData): Uint8Array {
+  if (data instanceof Int8Array) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const out = new Uint8Array(data.length * (data instanceof Float32Array ? 4 : 8));
   const view = new DataView(out.buffer);
   if (data instanceof Float32Array) data.forEach((v, i) => view.setFloat32(i * 4, v, true));

@@ -86,7 +86,7 @@ export const TensorField = {
 export const DATA_LOCATION_EXTERNAL = 1;
 
 /** TensorProto.DataType values used here. */
-export const TensorDataType = { FLOAT: 1, INT64: 7 } as const;
+export const TensorDataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
 
 export const StringStringEntryField = { key: 1, value: 2 } as const;
 

@@ -76,4 +76,27 @@ describe("buildOnnxModel", () => {
     const externalData = plan.map(({ location }) => ({ path: location, data: externalFiles[location]! }));
     expect(await runAdd(model, { externalData })).toEqual({ y: X_PLUS_W });
   });
+
+  it("writes int8 tensors as raw bytes that onnxruntime dequantizes", async () => {
+    const { model } = buildOnnxModel({
+      graph: {
+        name: "dq",
+        inputs: [{ name: "X", dims: [3] }],
+        outputs: [{ name: "Y", dims: [3] }],
+        initializers: [
+          { name: "Q", dims: [3], data: Int8Array.of(-127, 0, 64) },
+          { name: "S", dims: [], data: Float32Array.of(0.5) },
+        ],
+        nodes: [
+          { opType: "DequantizeLinear", inputs: ["Q", "S"], outputs: ["D"] },
+          { opType: "Add", inputs: ["X", "D"], outputs: ["Y"] },
+        ],
+      },
+    });
+    const ort = await import("onnxruntime-node");
+    const session = await ort.InferenceSession.create(model);
+    const out = await session.run({ X: new ort.Tensor("float32", Float32Array.of(1, 1, 1), [3]) });
+    expect(Array.from(out.Y!.data as Float32Array)).toEqual([-62.5, 1, 33]);
+    await session.release();
+  });
 });
