@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createHash, sign, type KeyObject } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +6,7 @@ import { json } from "@sigstore/core";
 import { describe, expect, it } from "vitest";
 import { makeKeys, tempDir } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/run-cli.js";
+import { makeTransparencyLog } from "../helpers/sigstore-stand-ins.js";
 
 const vectors = fileURLToPath(new URL("../../../shared/vectors/model-signing/", import.meta.url));
 const IDENTITY = "stefanb@us.ibm.com";
@@ -120,23 +121,15 @@ describe("verify-blob --bundle, keyless DSSE bundles from the public-good instan
 });
 
 /**
- * A tiny stand-in for another Sigstore instance: a Rekor log key of our own, the signed entry
- * timestamp (SET) it would return for a hashedrekord entry, and a trusted root naming it.
+ * Another Sigstore instance, offline: a transparency log of our own (test/helpers), the signed
+ * entry timestamp (SET) it would return for a hashedrekord entry, and a trusted root naming it.
  */
 function fakeRekor() {
-  const log = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-  const der = log.publicKey.export({ type: "spki", format: "der" });
-  const logID = createHash("sha256").update(der).digest("hex");
+  const log = makeTransparencyLog();
+  const logID = log.key.logId.toString("hex");
   const trustedRoot = {
     mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-    tlogs: [
-      {
-        baseUrl: "https://rekor.test.invalid",
-        hashAlgorithm: "SHA2_256",
-        publicKey: { rawBytes: der.toString("base64"), keyDetails: "PKIX_ECDSA_P256_SHA_256", validFor: { start: "2020-01-01T00:00:00Z" } },
-        logId: { keyId: Buffer.from(logID, "hex").toString("base64") },
-      },
-    ],
+    tlogs: [log.key.trustedRootEntry("https://rekor.test.invalid")],
     certificateAuthorities: [],
     ctlogs: [],
     timestampAuthorities: [],
@@ -153,7 +146,7 @@ function fakeRekor() {
       },
     };
     const payload = { body: Buffer.from(json.canonicalize(entry)).toString("base64"), integratedTime, logIndex: 42, logID };
-    const set = sign("sha256", Buffer.from(json.canonicalize(payload)), { key: log.privateKey, dsaEncoding: "der" });
+    const set = log.signedEntryTimestamp(payload);
     return { base64Signature: signature, rekorBundle: { SignedEntryTimestamp: set.toString("base64"), Payload: payload } };
   }
   return { trustedRoot, legacyBundle };
