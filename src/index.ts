@@ -11,3 +11,4 @@ export { serializeLockfile } from "./lockfile/serialize.js";
 export { readLockfile, writeLockfile } from "./lockfile/lockfile-file.js";
 export type { Signer } from "./signing/trust-policy.js";
 export { describeSigner } from "./signing/describe-signer.js";
+export type { IdentityPolicy } from "./signing/sigstore/identity.js";

@@ -4,6 +4,7 @@ import type { VerifyReport } from "../guard/report.js";
 import { globalOptions } from "./global-options.js";
 import { collect } from "./collect.js";
 import { describeSigner } from "../signing/describe-signer.js";
+import type { IdentityPolicy } from "../signing/sigstore/identity.js";
 import { writeErr, writeOut } from "./io.js";
 
 interface Options {
@@ -11,8 +12,27 @@ interface Options {
   allowUnsigned?: boolean;
   offline?: boolean;
   identity?: string;
+  identityRegexp?: string;
   identityProvider?: string;
+  identityProviderRegexp?: string;
   trustedRoot?: string;
+  certificateChain?: string[];
+}
+
+/** The keyless identity the flags trust, if any: each part exact or an anchored pattern. */
+function identityFromFlags(options: Options): IdentityPolicy | undefined {
+  const subjects = [options.identity, options.identityRegexp].filter((v) => v !== undefined).length;
+  const issuers = [options.identityProvider, options.identityProviderRegexp].filter((v) => v !== undefined).length;
+  if (subjects === 0 && issuers === 0) return undefined;
+  if (subjects !== 1 || issuers !== 1) {
+    throw new ModelGuardError("USAGE", "a trusted identity needs one of --identity and --identity-regexp and one of --identity-provider and --identity-provider-regexp");
+  }
+  return {
+    ...(options.identity === undefined ? {} : { subject: options.identity }),
+    ...(options.identityRegexp === undefined ? {} : { subjectPattern: options.identityRegexp }),
+    ...(options.identityProvider === undefined ? {} : { issuer: options.identityProvider }),
+    ...(options.identityProviderRegexp === undefined ? {} : { issuerPattern: options.identityProviderRegexp }),
+  };
 }
 
 function describeModelSigner(model: VerifyReport["models"][number]): string {
@@ -26,9 +46,12 @@ export function registerVerify(program: Command): void {
     .argument("[names...]", "models to verify (default: all)")
     // Repeatable rather than variadic, so `--key a.pub model` keeps `model` a model name.
     .option("--key <pub>", "trusted public key (repeat for several)", collect)
-    .option("--identity <id>", "trusted Sigstore keyless identity of a publisher's model.sig (exact match)")
-    .option("--identity-provider <iss>", "OIDC issuer of --identity (exact match)")
-    .option("--trusted-root <file>", "Sigstore trusted_root.json for --identity (default: the public-good root)")
+    .option("--identity <id>", "trusted Sigstore keyless identity (email or URI) of lockfile signatures and publishers' model.sig, exact match")
+    .option("--identity-regexp <re>", "or a regular expression for it, anchored at both ends")
+    .option("--identity-provider <iss>", "OIDC issuer of the identity, exact match")
+    .option("--identity-provider-regexp <re>", "or a regular expression for it, anchored at both ends")
+    .option("--trusted-root <file>", "Sigstore trusted_root.json for identities (default: the public-good root)")
+    .option("--certificate-chain <pem>", "trusted root certificates (PEM) of certificate signatures; repeat for several", collect)
     .option("--allow-unsigned", "accept models with no trusted signature")
     .option("--offline", "make no network request (verify reads only the cache in any case)")
     .action(async (names: string[], options: Options, command: Command) => {
@@ -36,16 +59,15 @@ export function registerVerify(program: Command): void {
       const { ModelGuard } = await import("../guard/guard.js");
       const { listFailures } = await import("../guard/report.js");
       const global = globalOptions(command);
-      if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
-        throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
-      }
+      const identity = identityFromFlags(options);
       const guard = await ModelGuard.open({
         lockfile: global.lockfile,
         ...(global.cacheDir === undefined ? {} : { cacheDir: global.cacheDir }),
         trust: {
           keys: options.key ?? [],
-          ...(options.identity ? { identities: [{ subject: options.identity, issuer: options.identityProvider! }] } : {}),
+          ...(identity ? { identities: [identity] } : {}),
           ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
+          ...(options.certificateChain ? { certificateChain: options.certificateChain } : {}),
         },
         allowUnsigned: options.allowUnsigned ?? false,
         offline: options.offline ?? false,

@@ -1,13 +1,20 @@
+import type { ClaimedSigner } from "./bundle-signer.js";
 import type { Signer } from "./trust-policy.js";
 
-/** A signer in a few words for a terminal line. */
-export function describeSigner(signer: Signer): string {
+/** Who signed, in a few words: `key 0123456789abcdef`, `alice@example.com (https://issuer)`, `certificate CN=…`. */
+export function signerName(signer: ClaimedSigner): string {
   switch (signer.kind) {
-    case "unsigned":
-      return "unsigned, allowed";
     case "identity":
-      return `publisher signature by ${signer.subject} (${signer.issuer})`;
+      return `${signer.subject} (${signer.issuer})`;
+    case "certificate":
+      return `certificate ${signer.subject}`;
     case "key":
-      return `${signer.via === "publisher-signature" ? "publisher signature by" : "signed by"} key ${signer.fingerprint.slice(0, 16)}`;
+      return `key ${signer.fingerprint.slice(0, 16)}`;
   }
+}
+
+/** A signer in a few words for a terminal line: a verified one (with `via`) or a claimed one. */
+export function describeSigner(signer: Signer | ClaimedSigner): string {
+  if (signer.kind === "unsigned") return "unsigned, allowed";
+  return `${"via" in signer && signer.via === "publisher-signature" ? "publisher signature by" : "signed by"} ${signerName(signer)}`;
 }

@@ -1,37 +1,43 @@
-import type { KeyObject } from "node:crypto";
-import { BUNDLE_V03_MEDIA_TYPE, bundleFromJSON, bundleToJSON, isBundleWithDsseEnvelope, type SerializedBundle } from "@sigstore/bundle";
+/**
+ * Writing DSSE envelopes into Sigstore bundles for offline signatures (a key, or a certificate
+ * chain); reading and verifying them is the model-signing pipeline's job.
+ */
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { BUNDLE_V03_MEDIA_TYPE, bundleFromJSON, bundleToJSON, type SerializedBundle } from "@sigstore/bundle";
 import { dsse } from "@sigstore/core";
 import { ModelGuardError } from "../errors.js";
 import { publicKeyId } from "../keys/load-key.js";
-import { signDer, verifyDer } from "./ecdsa.js";
+import { signDer } from "./ecdsa.js";
+import { readTraditionalBundle } from "./model-signing/read-bundle.js";
+import type { Certificate } from "./model-signing/x509-chain.js";
 
-/** A DSSE envelope as read from a Sigstore bundle, with what the bundle says of its key. */
-export interface DsseSignedPayload {
-  payloadType: string;
-  payload: Buffer;
-  signatures: Buffer[];
-  /** `publicKey.hint`: SHA-256 hex of the signer's SPKI PEM (model_signing 1.1), or another label. */
-  keyHint?: string;
-}
+type Content = { dsseEnvelope: SerializedBundle["dsseEnvelope"] } | { messageSignature: SerializedBundle["messageSignature"] };
 
 /**
- * A Sigstore bundle v0.3 for a key signature: the key's id as `publicKey.hint`, no
- * transparency-log entry (modelguard signs offline), and the given content (a DSSE envelope or a
- * message signature).
+ * A Sigstore bundle v0.3 signed without a transparency log, as modelguard and model_signing
+ * write them offline: for a key, its id as `publicKey.hint`; for a certificate (model_signing
+ * `sign certificate`), the leaf and its chain as `x509CertificateChain`.
  */
-export function keySignedBundle(
-  content: { dsseEnvelope: SerializedBundle["dsseEnvelope"] } | { messageSignature: SerializedBundle["messageSignature"] },
-  publicKey: KeyObject,
-): SerializedBundle {
-  const serialized = {
-    mediaType: BUNDLE_V03_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: publicKeyId(publicKey) }, tlogEntries: [] },
-    ...content,
-  };
-  // A round trip through sigstore-js's own parser: what we write is what sigstore-js reads. The
-  // empty log list, which protobuf JSON drops, is put back: model_signing's reader requires it.
-  const bundle = bundleToJSON(bundleFromJSON(serialized));
-  return { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } };
+function offlineBundle(content: Content, material: { publicKey: { hint: string } } | { x509CertificateChain: { certificates: { rawBytes: string }[] } }): SerializedBundle {
+  const serialized = { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: { ...material, tlogEntries: [] }, ...content };
+  // A round trip through the parser that will read it: what we write is what is read back.
+  // sigstore-js refuses a chain in a v0.3 bundle, so chains go through model_signing's reader.
+  const bundle = bundleToJSON("publicKey" in material ? bundleFromJSON(serialized) : readTraditionalBundle(serialized));
+  // Empty values protobuf JSON drops are put back as model_signing writes them: the log list,
+  // which its reader requires, and each DSSE signature's empty keyid.
+  const written = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } };
+  for (const signature of written.dsseEnvelope?.signatures ?? []) signature.keyid ??= "";
+  return written;
+}
+
+/** A key-signed bundle holding `content`: the key's id as hint, no transparency-log entry. */
+export function keySignedBundle(content: Content, publicKey: KeyObject): SerializedBundle {
+  return offlineBundle(content, { publicKey: { hint: publicKeyId(publicKey) } });
+}
+
+function dsseEnvelope(payloadType: string, payload: Buffer, privateKey: KeyObject): SerializedBundle["dsseEnvelope"] {
+  const signature = signDer(dsse.preAuthEncoding(payloadType, payload), privateKey);
+  return { payload: payload.toString("base64"), payloadType, signatures: [{ sig: signature.toString("base64"), keyid: "" }] };
 }
 
 /**
@@ -39,34 +45,23 @@ export function keySignedBundle(
  * writes for `sign key`, so its verifier reads ours.
  */
 export function signDsseBundle(payloadType: string, payload: Buffer, privateKey: KeyObject, publicKey: KeyObject): SerializedBundle {
-  const signature = signDer(dsse.preAuthEncoding(payloadType, payload), privateKey);
-  return keySignedBundle(
-    { dsseEnvelope: { payload: payload.toString("base64"), payloadType, signatures: [{ sig: signature.toString("base64"), keyid: "" }] } },
-    publicKey,
+  return keySignedBundle({ dsseEnvelope: dsseEnvelope(payloadType, payload, privateKey) }, publicKey);
+}
+
+/**
+ * Signs a payload as a DSSE envelope with a certificate's key: the layout model_signing writes
+ * for `sign certificate` (the leaf, then the chain it was given; no log entry). The leaf must
+ * be the key's own certificate; whether it chains to a trusted root is the verifier's question.
+ */
+export function signDsseBundleWithCertificate(payloadType: string, payload: Buffer, privateKey: KeyObject, certificates: readonly Certificate[]): SerializedBundle {
+  const leaf = certificates[0];
+  if (!leaf) throw new ModelGuardError("USAGE", "certificate signing needs the signing certificate");
+  const own = createPublicKey(privateKey).export({ type: "spki", format: "der" });
+  if (!leaf.node.publicKey.export({ type: "spki", format: "der" }).equals(own)) {
+    throw new ModelGuardError("CERTIFICATE_INVALID", `the signing certificate (${leaf.node.subject.replaceAll("\n", ", ")}) is not for the signing key`);
+  }
+  return offlineBundle(
+    { dsseEnvelope: dsseEnvelope(payloadType, payload, privateKey) },
+    { x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.der.toString("base64") })) } },
   );
-}
-
-/** Reads a bundle's DSSE envelope; anything that is not one is SIGNATURE_MALFORMED. */
-export function readDsseBundle(json: unknown): DsseSignedPayload {
-  let bundle;
-  try {
-    bundle = bundleFromJSON(json);
-  } catch (err) {
-    throw new ModelGuardError("SIGNATURE_MALFORMED", `not a Sigstore bundle: ${(err as Error).message}`);
-  }
-  if (!isBundleWithDsseEnvelope(bundle)) {
-    throw new ModelGuardError("SIGNATURE_MALFORMED", "the Sigstore bundle holds no DSSE envelope");
-  }
-  const envelope = bundle.content.dsseEnvelope;
-  const material = bundle.verificationMaterial.content;
-  return {
-    payloadType: envelope.payloadType,
-    payload: Buffer.from(envelope.payload),
-    signatures: envelope.signatures.map((s) => Buffer.from(s.sig)),
-    ...(material?.$case === "publicKey" ? { keyHint: material.publicKey.hint } : {}),
-  };
-}
-
-export function verifyDsseSignature(signed: DsseSignedPayload, signature: Buffer, publicKey: KeyObject): boolean {
-  return verifyDer(dsse.preAuthEncoding(signed.payloadType, signed.payload), signature, publicKey);
 }

@@ -1,32 +1,43 @@
 import type { KeyObject } from "node:crypto";
 import type { SerializedBundle } from "@sigstore/bundle";
 import type { LockedModel } from "../lockfile/types.js";
-import { publicKeyId } from "../keys/load-key.js";
-import { readDsseBundle, signDsseBundle } from "./dsse-bundle.js";
+import { claimedSigner, sameSigner } from "./bundle-signer.js";
+import { signDsseBundle } from "./dsse-bundle.js";
 import { statementForLockedModel } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
+import { signDsse, type DsseSigner } from "./sign-dsse.js";
 
-/** A Sigstore bundle signing this lockfile entry (repo, revision, every file's digest). */
+/**
+ * The bytes every signature of a lockfile entry signs, in every mode: the entry's statement
+ * (repo, revision, every file's digest), indented like model_signing's payload. The bytes are
+ * signed as written, so layout is free.
+ */
+export function lockedModelPayload(entry: LockedModel): Buffer {
+  return Buffer.from(JSON.stringify(statementForLockedModel(entry), null, 2), "utf8");
+}
+
+/** A Sigstore bundle signing this lockfile entry with a key. */
 export function signLockedModel(entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): SerializedBundle {
-  // Indented like model_signing's payload; the bytes are signed as written, so layout is free.
-  const payload = Buffer.from(JSON.stringify(statementForLockedModel(entry), null, 2), "utf8");
-  return signDsseBundle(IN_TOTO_PAYLOAD_TYPE, payload, privateKey, publicKey);
+  return signDsseBundle(IN_TOTO_PAYLOAD_TYPE, lockedModelPayload(entry), privateKey, publicKey);
+}
+
+/** A Sigstore bundle signing this lockfile entry in any mode (key, certificate, keyless). */
+export function signLockedModelWith(entry: LockedModel, signer: DsseSigner): Promise<SerializedBundle> {
+  return signDsse(IN_TOTO_PAYLOAD_TYPE, lockedModelPayload(entry), signer);
 }
 
 /**
- * The entry with a fresh signature by this key: an older signature by the same key is replaced
- * (it may cover an older entry), signatures by other keys are kept.
+ * The entry with this new signature: an older signature by the same signer (the same key,
+ * keyless identity and issuer, or certificate) is replaced, as it may cover an older entry;
+ * other signers' signatures are kept.
  */
+export function withBundle(entry: LockedModel, bundle: SerializedBundle): LockedModel {
+  const signer = claimedSigner(bundle);
+  const others = (entry.signatures ?? []).filter((old) => !sameSigner(claimedSigner(old), signer));
+  return { ...entry, signatures: [...others, bundle] };
+}
+
+/** The entry with a fresh signature by this key (see withBundle). */
 export function withSignature(entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): LockedModel {
-  const hint = publicKeyId(publicKey);
-  const others = (entry.signatures ?? []).filter((bundle) => {
-    try {
-      return readDsseBundle(bundle).keyHint !== hint;
-    } catch {
-      return true;
-    }
-  });
-  const { signatures: _old, ...rest } = entry;
-  const unsigned = { ...rest } as LockedModel;
-  return { ...unsigned, signatures: [...others, signLockedModel(unsigned, privateKey, publicKey)] };
+  return withBundle(entry, signLockedModel(entry, privateKey, publicKey));
 }

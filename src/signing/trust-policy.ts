@@ -2,12 +2,13 @@ import type { KeyObject } from "node:crypto";
 import { ModelGuardError } from "../errors.js";
 import type { LockedModel, PublisherSignature } from "../lockfile/types.js";
 import { decodeBlobSignature, verifyBlobDigest } from "./blob-signature.js";
-import { readDsseBundle, verifyDsseSignature } from "./dsse-bundle.js";
+import type { ClaimedSigner } from "./bundle-signer.js";
 import { statementMismatch } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
-import { verifyModelSignature } from "./model-signing/verify-model-signature.js";
+import { verifyModelSignature, verifySignedPayload, type ModelSignatureTrust } from "./model-signing/verify-model-signature.js";
 import { normalizeResourceName } from "./model-signing/resource-name.js";
-import type { ModelSigner } from "./model-signing/signer.js";
+import type { ModelSigner, VerifiedPayload } from "./model-signing/signer.js";
+import type { Certificate } from "./model-signing/x509-chain.js";
 import type { IdentityPolicy } from "./sigstore/identity.js";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
 
@@ -21,18 +22,20 @@ export interface TrustedKey {
 
 export interface TrustPolicy {
   keys: TrustedKey[];
-  /** Sigstore keyless signers trusted for publishers' signatures (`publisherSignatures`). */
+  /** Sigstore keyless signers trusted for lockfile signatures and publishers' signatures. */
   identities?: IdentityPolicy[];
   /** The Sigstore trusted root for identities; default the public-good root shipped with @sigstore/tuf. */
   trustedRoot?: TrustedRoot;
+  /** Root certificates trusted for certificate signatures (model_signing `sign certificate`). */
+  certificateRoots?: Certificate[];
   /** Accept a model that carries no signature from a trusted signer (never one whose signature is broken). */
   allowUnsigned: boolean;
 }
 
-/** Who satisfied the policy for a model. */
+/** Who satisfied the policy for a model, and through which signature. */
 export type Signer =
   | { kind: "key"; fingerprint: string; via: "model-signature" | "file-signatures" | "publisher-signature" }
-  | { kind: "identity"; subject: string; issuer: string; via: "publisher-signature" }
+  | (Exclude<ClaimedSigner, { kind: "key" }> & { via: "model-signature" | "publisher-signature" })
   | { kind: "unsigned" };
 
 interface Findings {
@@ -42,40 +45,62 @@ interface Findings {
   uncovered: string[];
 }
 
-function checkModelSignatures(entry: LockedModel, policy: TrustPolicy, findings: Findings): Signer | undefined {
+/** The anchors of the policy, as the signature verifiers take them. */
+function signatureTrust(policy: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot" | "certificateRoots">): ModelSignatureTrust {
+  return {
+    keys: policy.keys.map((k) => k.key),
+    identities: policy.identities ?? [],
+    certificateRoots: policy.certificateRoots ?? [],
+    ...(policy.trustedRoot ? { trustedRoot: policy.trustedRoot } : {}),
+  };
+}
+
+function signerOf(signer: ModelSigner, via: "model-signature" | "publisher-signature"): Signer {
+  switch (signer.method) {
+    case "key":
+      return { kind: "key", fingerprint: signer.keyId, via };
+    case "sigstore":
+      return { kind: "identity", subject: signer.identity, issuer: signer.issuer, via };
+    case "certificate":
+      return { kind: "certificate", subject: signer.subject, fingerprint: signer.fingerprint, via };
+  }
+}
+
+/**
+ * Lockfile signatures (`modelguard sign`), by key, certificate or keyless identity: the signer
+ * is verified as a model.sig's is, then the signed statement must be this entry's.
+ */
+async function checkModelSignatures(entry: LockedModel, policy: TrustPolicy, findings: Findings): Promise<Signer | undefined> {
   for (const [index, bundleJson] of (entry.signatures ?? []).entries()) {
-    let signed;
+    const at = `signatures[${index}]`;
+    let signed: VerifiedPayload;
     try {
-      signed = readDsseBundle(bundleJson);
+      signed = await verifySignedPayload(bundleJson, signatureTrust(policy));
     } catch (err) {
-      throw new ModelGuardError("SIGNATURE_MALFORMED", `signatures[${index}]: ${(err as Error).message}`);
+      if (!(err instanceof ModelGuardError)) throw err;
+      if (err.code === "UNTRUSTED_SIGNER") findings.untrusted.push(`${at}: ${err.message}`);
+      // A certificate that does not parse is a broken signature, as for publishers' signatures.
+      else if (err.code === "SIGNATURE_INVALID" || err.code === "CERTIFICATE_INVALID") findings.invalid.push(`${at}: ${err.message}`);
+      else throw new ModelGuardError(err.code, `${at}: ${err.message}`, { cause: err });
+      continue;
     }
-    for (const signature of signed.signatures) {
-      const signer = policy.keys.find((k) => verifyDsseSignature(signed, signature, k.key));
-      if (!signer) {
-        const hinted = policy.keys.find((k) => k.fingerprint === signed.keyHint);
-        if (hinted) findings.invalid.push(`signatures[${index}] does not verify with trusted key ${hinted.fingerprint} (altered signature or payload)`);
-        else findings.untrusted.push(`signatures[${index}] was made by key ${signed.keyHint || "(no hint)"}, which is not trusted`);
-        continue;
-      }
-      if (signed.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-        findings.invalid.push(`signatures[${index}] signs a ${signed.payloadType} payload, not an in-toto statement`);
-        continue;
-      }
-      let statement: unknown;
-      try {
-        statement = JSON.parse(signed.payload.toString("utf8"));
-      } catch {
-        findings.invalid.push(`signatures[${index}] signs a payload that is not JSON`);
-        continue;
-      }
-      const mismatch = statementMismatch(statement, entry);
-      if (mismatch) {
-        findings.invalid.push(`the lockfile entry changed after signing: ${mismatch}`);
-        continue;
-      }
-      return { kind: "key", fingerprint: signer.fingerprint, via: "model-signature" };
+    if (signed.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+      findings.invalid.push(`${at} signs a ${signed.payloadType} payload, not an in-toto statement`);
+      continue;
     }
+    let statement: unknown;
+    try {
+      statement = JSON.parse(signed.payload.toString("utf8"));
+    } catch {
+      findings.invalid.push(`${at} signs a payload that is not JSON`);
+      continue;
+    }
+    const mismatch = statementMismatch(statement, entry);
+    if (mismatch) {
+      findings.invalid.push(`the lockfile entry changed after signing: ${mismatch}`);
+      continue;
+    }
+    return signerOf(signed.signer, "model-signature");
   }
   return undefined;
 }
@@ -105,12 +130,6 @@ function checkFileSignatures(entry: LockedModel, policy: TrustPolicy, findings: 
   return undefined;
 }
 
-function signerOf(signer: ModelSigner): Signer | undefined {
-  if (signer.method === "key") return { kind: "key", fingerprint: signer.keyId, via: "publisher-signature" };
-  if (signer.method === "sigstore") return { kind: "identity", subject: signer.identity, issuer: signer.issuer, via: "publisher-signature" };
-  return undefined; // certificate chains are not part of the guard's trust options
-}
-
 /**
  * A publisher's OpenSSF Model Signing signature, checked against the locked digests (no file is
  * read). It vouches for the entry only when it attests every locked file: a file the publisher's
@@ -121,7 +140,7 @@ function signerOf(signer: ModelSigner): Signer | undefined {
 export async function verifyPublisherSignature(
   entry: Pick<LockedModel, "files">,
   recorded: PublisherSignature,
-  policy: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot">,
+  policy: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot" | "certificateRoots">,
 ): Promise<Signer> {
   const digests = new Map(Object.entries(entry.files).filter(([p]) => p !== recorded.path).map(([p, f]) => [p, f.sha256]));
   let verified;
@@ -129,7 +148,7 @@ export async function verifyPublisherSignature(
     verified = await verifyModelSignature(
       recorded.bundle,
       { digests },
-      { keys: policy.keys.map((k) => k.key), identities: policy.identities ?? [], ...(policy.trustedRoot ? { trustedRoot: policy.trustedRoot } : {}) },
+      signatureTrust(policy),
       { allowMissingFiles: true },
     );
   } catch (err) {
@@ -140,8 +159,7 @@ export async function verifyPublisherSignature(
     }
     throw err;
   }
-  const signer = signerOf(verified.signer);
-  if (!signer) throw new ModelGuardError("UNTRUSTED_SIGNER", "the publisher signed with a certificate chain, which the guard's trust options do not cover");
+  const signer = signerOf(verified.signer, "publisher-signature");
   // Compared here, file by file, rather than trusting the comparison above: that one skips files
   // the signature's ignore rules name, and a signed-but-ignored file must not count as attested.
   const unattested: string[] = [];
@@ -179,8 +197,8 @@ async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy,
 
 /**
  * Decides whether a lockfile entry was approved by a trusted signer: a signature of the entry
- * by a trusted key (`modelguard sign`), cosign blob signatures of every file by one trusted key,
- * or the publisher's model.sig by a trusted key or identity. Reads no file bytes: signatures
+ * (`modelguard sign`) by a trusted key, certificate chain or keyless identity, cosign blob
+ * signatures of every file by one trusted key, or the publisher's model.sig by any of those. Reads no file bytes: signatures
  * cover the entry (repo, revision, every file's digest) and the bytes are then checked against
  * that same entry. A signature that verifies with a trusted key but no longer matches the entry
  * fails even with `allowUnsigned`: it is evidence of tampering, not the absence of a signature.
@@ -188,7 +206,7 @@ async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy,
 export async function checkTrustPolicy(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
   const findings: Findings = { invalid: [], untrusted: [], uncovered: [] };
   const signer =
-    checkModelSignatures(entry, policy, findings) ??
+    (await checkModelSignatures(entry, policy, findings)) ??
     checkFileSignatures(entry, policy, findings) ??
     (await checkPublisherSignatures(entry, policy, findings));
   if (signer) return signer;
@@ -201,7 +219,7 @@ export async function checkTrustPolicy(modelName: string, entry: LockedModel, po
     throw new ModelGuardError("SIGNATURE_MISSING", `model ${modelName}: ${findings.uncovered[0]}`, where);
   }
   if (findings.untrusted.length > 0) {
-    const hint = policy.keys.length === 0 && !policy.identities?.length ? " (no trusted keys or identities were given)" : "";
+    const hint = policy.keys.length === 0 && !policy.identities?.length && !policy.certificateRoots?.length ? " (no trusted keys, certificates or identities were given)" : "";
     throw new ModelGuardError("UNTRUSTED_SIGNER", `model ${modelName}: ${findings.untrusted[0]}${hint}`, where);
   }
   throw new ModelGuardError("SIGNATURE_MISSING", `model ${modelName} has no signature; sign it with \`modelguard sign ${modelName} --key cosign.key\` or allow unsigned models`, where);

@@ -169,7 +169,7 @@ describe("signModel", () => {
     const dir = await tempDir();
     await writeFile(join(dir, "weights.bin"), "weights");
     const privateKey = createPrivateKey(await readFile(join(vectors, "keys/signing-key.pem"), "utf8"));
-    const { bundle } = await signModel(dir, { privateKey, publicKey: createPublicKey(privateKey) });
+    const { bundle } = await signModel(dir, { signer: { mode: "key", privateKey, publicKey: createPublicKey(privateKey) } });
     expect(bundle.verificationMaterial.publicKey?.hint).toBe(publicKeyId(publicKey));
     await writeFile(join(dir, "model.sig"), JSON.stringify(bundle));
     const result = await verifyModelDirectory(dir, { signaturePath: join(dir, "model.sig"), trust: { keys: [publicKey] } });
@@ -189,7 +189,7 @@ describe.skipIf(!hasOpenssl)("certificate chains (throwaway CA made with openssl
     const dir = await tempDir();
     await writeFile(join(dir, "weights.bin"), "weights");
     const privateKey = createPrivateKey(await readFile(leaf.keyPath, "utf8"));
-    const { bundle } = await signModel(dir, { privateKey, publicKey: createPublicKey(privateKey) });
+    const { bundle } = await signModel(dir, { signer: { mode: "key", privateKey, publicKey: createPublicKey(privateKey) } });
     const withChain = {
       ...bundle,
       verificationMaterial: { x509CertificateChain: { certificates: [leaf.der, ...chain].map((d) => ({ rawBytes: d.toString("base64") })) }, tlogEntries: [] },
@@ -243,7 +243,7 @@ describe.skipIf(!hasOpenssl)("certificate chains (throwaway CA made with openssl
     const { bundle } = await certificateSigned(leaf, [intermediate.der]);
     const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
     const forged = structuredClone(bundle) as { dsseEnvelope: { payload: string; signatures: { sig: string }[] } };
-    const { bundle: otherBundle } = await signModel((await certificateSigned(leaf, [])).dir, { privateKey: other.privateKey, publicKey: other.publicKey });
+    const { bundle: otherBundle } = await signModel((await certificateSigned(leaf, [])).dir, { signer: { mode: "key", ...other } });
     forged.dsseEnvelope.signatures[0]!.sig = otherBundle.dsseEnvelope!.signatures[0]!.sig;
     forged.dsseEnvelope.payload = otherBundle.dsseEnvelope!.payload;
     expect(await codeOfRejection(verifySignedManifest(forged, { certificateRoots: rootCert() }))).toBe("SIGNATURE_INVALID");

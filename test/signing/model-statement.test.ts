@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parsePublicKey } from "../../src/keys/load-key.js";
-import { readDsseBundle, verifyDsseSignature } from "../../src/signing/dsse-bundle.js";
+import { readTraditionalBundle } from "../../src/signing/model-signing/read-bundle.js";
+import { verifyWithKeys } from "../../src/signing/model-signing/verify-with-key.js";
 import { buildModelStatement, sortResources } from "../../src/signing/model-statement.js";
 import { sha256Hex } from "../../src/digest/sha256.js";
 
@@ -16,8 +17,7 @@ describe("OpenSSF model signing statements", () => {
   it("builds the reference implementation's statement for a vector's files", () => {
     const dir = new URL("v1.1.0-elliptic-key/", vectors);
     const bundle = JSON.parse(readFileSync(new URL("model.sig", dir), "utf8"));
-    const signed = readDsseBundle(bundle);
-    const theirs = JSON.parse(signed.payload.toString("utf8"));
+    const theirs = JSON.parse(Buffer.from(readTraditionalBundle(bundle).content.dsseEnvelope.payload).toString("utf8"));
     const ours = buildModelStatement(
       "v1.1.0-elliptic-key",
       ["signme-1", "signme-2"].map((path) => ({ path, sha256: sha256Hex(readFileSync(new URL(path, dir))) })),
@@ -29,9 +29,9 @@ describe("OpenSSF model signing statements", () => {
   it("verifies the reference implementation's DSSE signature (P-384) and rejects a changed payload", () => {
     const bundle = JSON.parse(readFileSync(new URL("v1.1.0-elliptic-key/model.sig", vectors), "utf8"));
     const key = parsePublicKey(readFileSync(new URL("keys/signing-key-pub.pem", vectors), "utf8"));
-    const signed = readDsseBundle(bundle);
-    expect(verifyDsseSignature(signed, signed.signatures[0]!, key)).toBe(true);
-    const changed = { ...signed, payload: Buffer.concat([signed.payload, Buffer.from(" ")]) };
-    expect(verifyDsseSignature(changed, signed.signatures[0]!, key)).toBe(false);
+    expect(verifyWithKeys(readTraditionalBundle(bundle), [key]).signer).toMatchObject({ method: "key" });
+    const changed = readTraditionalBundle(bundle);
+    changed.content.dsseEnvelope.payload = Buffer.concat([changed.content.dsseEnvelope.payload, Buffer.from(" ")]);
+    expect(() => verifyWithKeys(changed, [key])).toThrow(/does not verify/);
   });
 });

@@ -1,22 +1,21 @@
 /**
- * `model_signing sign key` for a model on disk: hash every file that is not ignored, sign the
- * in-toto statement model_signing 1.1 writes (resources sorted like pathlib paths, subject
- * digest over them, the ignored paths recorded) as a DSSE envelope in a Sigstore v0.3 bundle
- * whose `publicKey.hint` is the key's id.
+ * `model_signing sign key|certificate|sigstore` for a model on disk: hash every file that is
+ * not ignored, sign the in-toto statement model_signing 1.1 writes (resources sorted like
+ * pathlib paths, subject digest over them, the ignored paths recorded) as a DSSE envelope in a
+ * Sigstore v0.3 bundle: with the key's id as `publicKey.hint`, the certificate chain, or the
+ * Fulcio certificate and Rekor entry.
  */
-import type { KeyObject } from "node:crypto";
 import { basename, resolve } from "node:path";
 import type { SerializedBundle } from "@sigstore/bundle";
 import { ModelGuardError } from "../../errors.js";
-import { signDsseBundle } from "../dsse-bundle.js";
+import { signDsse, type DsseSigner } from "../sign-dsse.js";
 import { buildModelStatement, IN_TOTO_PAYLOAD_TYPE, type ModelStatement } from "../model-statement.js";
 import { hashModelFiles } from "./hash-model-files.js";
 import { ignoreSet } from "./ignore-paths.js";
 import { walkModel } from "./walk-model.js";
 
 export interface SignModelOptions {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
+  signer: DsseSigner;
   /** Model-relative paths to leave out (resolved), recorded in the statement. */
   ignorePaths?: readonly string[];
 }
@@ -45,5 +44,5 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const statement = await modelStatement(modelPath, options.ignorePaths);
   // Indented like model_signing's payload; the bytes are signed as written.
   const payload = Buffer.from(JSON.stringify(statement, null, 2), "utf8");
-  return { bundle: signDsseBundle(IN_TOTO_PAYLOAD_TYPE, payload, options.privateKey, options.publicKey), statement };
+  return { bundle: await signDsse(IN_TOTO_PAYLOAD_TYPE, payload, options.signer), statement };
 }

@@ -91,12 +91,20 @@ async function verifySigner(json: unknown, method: Method, trust: ModelSignature
 }
 
 /**
+ * Steps 1–2: the signature's DSSE envelope verifies against the trust given; what it signs is
+ * not looked at. Lockfile signatures share this step with model signatures.
+ */
+export async function verifySignedPayload(bundleJson: unknown, trust: ModelSignatureTrust): Promise<VerifiedPayload> {
+  const json = parseJson(bundleJson);
+  return verifySigner(json, chooseMethod(json, trust), trust);
+}
+
+/**
  * Steps 1–3: the signature verifies against the trust given, and its statement is a model
  * manifest. Nothing about the files is checked yet.
  */
 export async function verifySignedManifest(bundleJson: unknown, trust: ModelSignatureTrust): Promise<VerifiedModelSignature> {
-  const json = parseJson(bundleJson);
-  const verified = await verifySigner(json, chooseMethod(json, trust), trust);
+  const verified = await verifySignedPayload(bundleJson, trust);
   return { signer: verified.signer, manifest: readSignedManifest(verified.payloadType, verified.payload) };
 }
 

@@ -29,7 +29,7 @@ export function verifyWithKeys(bundle: DsseBundle, keys: readonly KeyObject[]): 
   const candidates = hint ? ids.filter((k) => k.id === hint) : ids;
   if (hint && candidates.length === 0) {
     const trusted = ids.map((k) => k.id).join(", ");
-    throw new ModelGuardError("UNTRUSTED_SIGNER", `the model was signed by key ${hint}, which is not the trusted key (${trusted})`);
+    throw new ModelGuardError("UNTRUSTED_SIGNER", `the model was signed by key ${hint}, which is not trusted (trusted: ${trusted})`);
   }
   const signed = pae(envelope.payloadType, envelope.payload);
   for (const { key, id } of candidates) {
