@@ -1,4 +1,4 @@
-import type { VerifyReport } from "./guard/report.js";
+import type { VerifyReport } from "./verify-report.js";
 
 /**
  * The one error class of modelguard. Every expected failure carries a stable `code`

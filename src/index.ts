@@ -1,7 +1,10 @@
 export { ModelGuard } from "./guard/guard.js";
-export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, LoadedModels } from "./guard/guard.js";
-export { listFailures, REPORT_VERSION } from "./guard/report.js";
-export type { VerifyReport, ModelReport, FileReport, ReportError, Failure } from "./guard/report.js";
+export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, LoadedModels, LoadRequest } from "./guard/guard.js";
+export type { RuntimeAdapter, VerifiedModel, VerifiedBytes, VerifiedFiles, LoadPlan, Companion, Loaded } from "./runtimes/runtime-adapter.js";
+export { onnxruntime } from "./runtimes/onnxruntime/onnxruntime-adapter.js";
+export type { OnnxLoadOptions } from "./runtimes/onnxruntime/onnxruntime-adapter.js";
+export { listFailures, REPORT_VERSION } from "./verify-report.js";
+export type { VerifyReport, ModelReport, FileReport, ReportError, Failure } from "./verify-report.js";
 export type { PullOptions, PulledFile } from "./hub/pull.js";
 export { ModelGuardError, ERROR_CODES, isModelGuardError, exitCodeFor } from "./errors.js";
 export type { ErrorCode } from "./errors.js";

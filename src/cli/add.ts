@@ -1,9 +1,6 @@
 import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
-import { describeLockChange } from "../lockfile/diff.js";
-import type { Lockfile } from "../lockfile/types.js";
-import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
-import { repoIdProblem, validateLockfile } from "../lockfile/validate.js";
+import { repoIdProblem } from "../lockfile/validate.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { collect } from "./collect.js";
@@ -32,15 +29,6 @@ function parseRepoArg(arg: string): { repo: string; ref?: string } {
   return ref === undefined ? { repo } : { repo, ref };
 }
 
-async function readOrCreate(path: string): Promise<Lockfile> {
-  try {
-    return await readLockfile(path);
-  } catch (err) {
-    if (err instanceof ModelGuardError && err.code === "LOCKFILE_NOT_FOUND") return { lockfileVersion: 1, models: {} };
-    throw err;
-  }
-}
-
 export function registerAdd(program: Command): void {
   program
     .command("add")
@@ -57,14 +45,12 @@ export function registerAdd(program: Command): void {
     .option("--signature <path>", "the publisher's signature file in the repo (default model.sig)")
     .action(async (arg: string, options: Options, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
-      const { addModelFromHub } = await import("../hub/add-model.js");
+      const { addToLockfile } = await import("../add/add-to-lockfile.js");
       const { hubContext } = await import("./hub-context.js");
       const { createDownloadProgress } = await import("./progress.js");
       const { loadTrustPolicy } = await import("../guard/trusted-keys.js");
       const global = globalOptions(command);
       const { repo, ref } = parseRepoArg(arg);
-      const name = options.name ?? repo.split("/").pop()!;
-      const lockfile = await readOrCreate(global.lockfile);
       const { hub, fetch } = hubContext(global);
       if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
         throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
@@ -83,8 +69,11 @@ export function registerAdd(program: Command): void {
       const progress = createDownloadProgress(global);
       let added;
       try {
-        added = await addModelFromHub(
+        added = await addToLockfile(
           {
+            lockfile: global.lockfile,
+            ...(options.name === undefined ? {} : { name: options.name }),
+            ...(options.update ? { update: true } : {}),
             repo,
             ...(publisherTrust ? { publisherTrust } : {}),
             ...(options.signature ? { signaturePath: options.signature } : {}),
@@ -103,33 +92,28 @@ export function registerAdd(program: Command): void {
       } finally {
         progress.stop();
       }
-      const { entry } = added;
+      const { name, merge } = added;
       if (added.unverifiedSignature && !global.quiet && !global.json) {
         writeErr(`note: ${repo} has a publisher signature (${added.unverifiedSignature}); pass --key or --identity/--identity-provider to verify and record it`);
       }
-      const existing = lockfile.models[name];
-      // Signatures of the old entry sign the old files: they do not carry over.
-      const { signatures: _dropped, publisherSignatures: _droppedToo, ...existingUnsigned } = existing ?? {};
-      const changes = existing ? describeLockChange(existing, entry) : [];
-      if (existing && changes.length === 0 && existing.ref === entry.ref) {
-        if (global.json) writeOut(JSON.stringify({ name, changed: false, revision: entry.revision }));
-        else if (!global.quiet) writeErr(`${name} is up to date: ${repo}@${entry.revision}`);
+      if (merge.status === "unchanged") {
+        if (global.json) writeOut(JSON.stringify({ name, changed: false, revision: merge.entry.revision }));
+        else if (!global.quiet) writeErr(`${name} is up to date: ${repo}@${merge.entry.revision}`);
         return;
       }
-      if (existing && !options.update) {
+      if (merge.status === "drift") {
+        const { changes } = merge;
         if (global.json) writeOut(JSON.stringify({ name, changed: true, changes }, null, 2));
-        else writeErr([`${name} is locked at ${existing.revision}; ${repo}@${ref ?? "main"} would change it:`, ...changes.map((c) => `  ${c}`)].join("\n"));
+        else writeErr([`${name} is locked at ${merge.previous.revision}; ${repo}@${ref ?? "main"} would change it:`, ...changes.map((c) => `  ${c}`)].join("\n"));
         throw new ModelGuardError("LOCK_DRIFT", `${name}: the lockfile was not changed; run again with --update to re-pin`, { model: name });
       }
-      // Unknown fields of an existing entry survive; its signatures do not.
-      lockfile.models[name] = { ...(existing ? existingUnsigned : {}), ...entry };
-      await writeLockfile(global.lockfile, validateLockfile(lockfile));
-      if (global.json) writeOut(JSON.stringify({ name, changed: true, entry: lockfile.models[name] }, null, 2));
+      const { entry } = merge;
+      if (global.json) writeOut(JSON.stringify({ name, changed: true, entry }, null, 2));
       else if (!global.quiet) {
         const bytes = Object.values(entry.files).reduce((n, f) => n + f.size, 0);
         writeErr(`locked ${name}: ${repo}@${entry.revision} (${Object.keys(entry.files).length} files, ${bytes} bytes) in ${global.lockfile}`);
         if (added.publisherSigner) writeErr(`  publisher signature ${entry.publisherSignatures![0]!.path} verified: ${describeSigner(added.publisherSigner)}`);
-        if (existing) for (const c of changes) writeErr(`  ${c}`);
+        for (const c of merge.changes) writeErr(`  ${c}`);
       }
     });
 }

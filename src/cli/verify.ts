@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ModelGuardError, exitCodeFor } from "../errors.js";
-import type { VerifyReport } from "../guard/report.js";
+import type { VerifyReport } from "../verify-report.js";
 import { globalOptions } from "./global-options.js";
 import { collect } from "./collect.js";
 import { describeSigner } from "../signing/describe-signer.js";
@@ -57,7 +57,7 @@ export function registerVerify(program: Command): void {
     .action(async (names: string[], options: Options, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
       const { ModelGuard } = await import("../guard/guard.js");
-      const { listFailures } = await import("../guard/report.js");
+      const { listFailures } = await import("../verify-report.js");
       const global = globalOptions(command);
       const identity = identityFromFlags(options);
       const guard = await ModelGuard.open({

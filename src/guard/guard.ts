@@ -4,23 +4,22 @@ import { ModelGuardError, combinedError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
 import { HashPool } from "../digest/hash-pool.js";
+import { checkLockedFile, readVerifiedFile } from "../digest/verify-locked-file.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { fetchLockedFile } from "../hub/fetch-locked-file.js";
 import { resolveHubOptions, type HubOptions } from "../hub/hub-options.js";
 import { pullModels, type PullOptions, type PulledFile } from "../hub/pull.js";
-import { readExternalDataRefs } from "../onnx/external-data.js";
-import { checkExternalDataRefs } from "../onnx/check-external-data.js";
+import { entryFilesOf } from "../runtimes/known-runtimes.js";
+import { onnxruntime, type OnnxLoadOptions } from "../runtimes/onnxruntime/onnxruntime-adapter.js";
+import type { LoadPlan, Loaded, RuntimeAdapter, VerifiedBytes, VerifiedFiles, VerifiedModel } from "../runtimes/runtime-adapter.js";
+import { lazyVerifiedBytes } from "../runtimes/verified-bytes.js";
 import { checkTrustPolicy, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
-import { pickOnnxFile } from "./pick-onnx-file.js";
-import { buildReport, listFailures, type FileReport, type ModelReport, type ReportError, type VerifyReport } from "./report.js";
+import { buildReport, listFailures, type FileReport, type ModelReport, type ReportError, type VerifyReport } from "../verify-report.js";
 import { loadTrustPolicy, type TrustOptions } from "./trusted-keys.js";
-import { checkLockedFile, readVerifiedFile } from "./verify-locked-file.js";
 
 export type { TrustOptions };
 
 const MAX_LENGTH = bufferConstants.MAX_LENGTH;
-// protobuf's hard limit on one message, which onnxruntime enforces when parsing a model.
-const ONNX_PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 export interface ModelGuardOptions {
   /** Path of the lockfile. Default `models.lock.json`. */
@@ -40,11 +39,15 @@ export interface ModelGuardOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface CreateSessionOptions {
+export interface CreateSessionOptions extends OnnxLoadOptions {
   /** Which locked `.onnx` file; by default the model's only one, or `onnx/model.onnx`. */
   file?: string;
-  /** Passed to onnxruntime, except `externalData`, which the guard alone fills from verified files. */
-  sessionOptions?: Omit<InferenceSession.SessionOptions, "externalData">;
+}
+
+/** `guard.load(adapter, name, request)`: which entry file (default: the adapter's choice) and the adapter's options. */
+export interface LoadRequest<Options> {
+  file?: string;
+  options?: Options;
 }
 
 function toReportError(err: unknown): ReportError {
@@ -120,30 +123,97 @@ export class ModelGuard {
    * guard is not offline, downloaded (hashed as it arrives, cached, and returned from memory).
    */
   async readFile(name: string, file: string): Promise<Buffer> {
+    this.#locked(name, file);
+    await this.signerOf(name);
+    return this.#readVerified(name, file);
+  }
+
+  #locked(name: string, file: string): LockedFile {
     const entry = this.#entry(name);
     const locked = Object.hasOwn(entry.files, file) ? entry.files[file] : undefined;
     if (!locked) throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: ${file} is not a locked file`, { model: name, file });
+    return locked;
+  }
+
+  /** readFile without the trust check: for the guard's own checks, which hand no bytes out. */
+  #readVerified(name: string, file: string, fetchMissing = true): Promise<Buffer> {
+    const entry = this.#entry(name);
+    const locked = this.#locked(name, file);
     if (locked.size > MAX_LENGTH) {
-      throw new ModelGuardError(
-        "FILE_TOO_LARGE",
-        `model ${name}: ${file} is ${locked.size} bytes; one Node.js Buffer holds at most ${MAX_LENGTH} (buffer.constants.MAX_LENGTH), so it cannot be loaded into memory (\`modelguard verify\` still checks it, streaming)`,
-        { model: name, file },
+      return Promise.reject(
+        new ModelGuardError(
+          "FILE_TOO_LARGE",
+          `model ${name}: ${file} is ${locked.size} bytes; one Node.js Buffer holds at most ${MAX_LENGTH} (buffer.constants.MAX_LENGTH), so it cannot be loaded into memory (\`modelguard verify\` still checks it, streaming)`,
+          { model: name, file },
+        ),
       );
     }
-    await this.signerOf(name);
-    const key = JSON.stringify([name, file]);
+    const key = JSON.stringify([name, file, fetchMissing]);
     let read = this.#reads.get(key);
     if (!read) {
       const ref = { model: name, file };
       read = readVerifiedFile(this.#pathOf(entry, file), locked, ref)
         .catch(async (err: unknown) => {
-          if (!(err instanceof ModelGuardError) || err.code !== "NOT_CACHED" || this.#hub.offline) throw err;
+          if (!fetchMissing || !(err instanceof ModelGuardError) || err.code !== "NOT_CACHED" || this.#hub.offline) throw err;
           return (await fetchLockedFile(this.#hub, ref, entry, locked, { keepBytes: true }))!;
         })
         .finally(() => this.#reads.delete(key));
       this.#reads.set(key, read);
     }
     return read;
+  }
+
+  /** Random access to a locked file's verified bytes, read on first use (the size is the locked one). */
+  #verifiedBytes(name: string, file: string, fetchMissing = true): VerifiedBytes & { readonly loaded: boolean } {
+    return lazyVerifiedBytes(file, this.#locked(name, file).size, () => this.#readVerified(name, file, fetchMissing));
+  }
+
+  /** What an adapter sees of a trusted model: its entry and its verified bytes, nothing else. */
+  #verifiedModel(name: string): VerifiedModel {
+    return {
+      name,
+      entry: this.lockedModel(name),
+      readFile: (file) => this.readFile(name, file),
+      readVerified: async (file) => {
+        await this.signerOf(name);
+        return this.#verifiedBytes(name, file);
+      },
+      verifiedFiles: (files) => this.verifiedFiles(name, files),
+    };
+  }
+
+  /**
+   * Private verified copies of locked files, for runtimes that load by path (see
+   * docs/ARCHITECTURE.md). Not available yet: every load still goes through verified memory.
+   */
+  async verifiedFiles(name: string, files: readonly string[] = Object.keys(this.#entry(name).files)): Promise<VerifiedFiles> {
+    for (const file of files) this.#locked(name, file);
+    await this.signerOf(name);
+    throw new ModelGuardError("USAGE", `model ${name}: verified copies are not available in this version`, { model: name });
+  }
+
+  /**
+   * Loads a model into a runtime through its adapter (`src/runtimes/`): the entry file the adapter
+   * picks (or `request.file`), checked and loaded from verified bytes or files only, once the
+   * model's signatures satisfy the trust policy.
+   */
+  async load<Session, Options>(adapter: RuntimeAdapter<Session, Options>, name: string, request: LoadRequest<Options> = {}): Promise<Loaded<Session>> {
+    const entry = this.#entry(name);
+    const entryFile = adapter.entryFile(name, entry, request.file);
+    await this.signerOf(name);
+    return adapter.create(this.#verifiedModel(name), entryFile, request.options ?? ({} as Options));
+  }
+
+  /**
+   * What a load of `file` (default: the adapter's entry) checks, without loading: the file is read
+   * and verified, and the adapter names the locked companion files it needs, or refuses the model
+   * as the load would.
+   */
+  async checkLoad<Session, Options>(adapter: RuntimeAdapter<Session, Options>, name: string, file?: string): Promise<LoadPlan> {
+    const entry = this.#entry(name);
+    const entryFile = adapter.entryFile(name, entry, file);
+    await this.signerOf(name);
+    return adapter.check(name, entry, this.#verifiedBytes(name, entryFile));
   }
 
   /**
@@ -161,50 +231,8 @@ export class ModelGuard {
    * and handed over in memory, so onnxruntime never opens a file on its own.
    */
   async createSession(name: string, options: CreateSessionOptions = {}): Promise<InferenceSession> {
-    return (await this.#loadSession(name, options)).session;
-  }
-
-  /** createSession, also saying which locked files it read and verified on the way. */
-  async #loadSession(name: string, options: CreateSessionOptions): Promise<{ session: InferenceSession; files: string[] }> {
-    const entry = this.#entry(name);
-    const modelFile = pickOnnxFile(name, entry, options.file);
-    if (entry.files[modelFile]!.size > ONNX_PROTOBUF_LIMIT) {
-      throw new ModelGuardError(
-        "FILE_TOO_LARGE",
-        `model ${name}: ${modelFile} is ${entry.files[modelFile]!.size} bytes; an ONNX protobuf is limited to 2 GiB (${ONNX_PROTOBUF_LIMIT} bytes): keep the weights in external data files`,
-        { model: name, file: modelFile },
-      );
-    }
-    if (options.sessionOptions && "externalData" in options.sessionOptions) {
-      throw new ModelGuardError("USAGE", "externalData is filled by the guard from verified files; do not pass it", { model: name });
-    }
-    const modelBytes = await this.readFile(name, modelFile);
-    const sizes = Object.fromEntries(Object.entries(entry.files).map(([p, f]) => [p, f.size]));
-    let plan;
-    try {
-      plan = checkExternalDataRefs(readExternalDataRefs(modelBytes), { modelPath: modelFile, lockedFiles: sizes });
-    } catch (err) {
-      if (err instanceof ModelGuardError) {
-        throw new ModelGuardError(err.code, `model ${name}: ${modelFile}: ${err.message}`, { model: name, file: modelFile });
-      }
-      throw err;
-    }
-    const externalData = await Promise.all(
-      plan.map(async ({ location, lockedPath }) => ({ path: location, data: await this.readFile(name, lockedPath) })),
-    );
-    const ort = await import("onnxruntime-node");
-    let session: InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(modelBytes, { ...options.sessionOptions, externalData });
-    } catch (err) {
-      // Verified bytes onnxruntime cannot use: not tampering, but no session either.
-      throw new ModelGuardError("ONNX_INVALID", `model ${name}: onnxruntime could not load ${modelFile}: ${(err as Error).message}`, {
-        model: name,
-        file: modelFile,
-        cause: err,
-      });
-    }
-    return { session, files: [modelFile, ...plan.map((p) => p.lockedPath)] };
+    const { file, ...onnxOptions } = options;
+    return (await this.load(onnxruntime, name, { ...(file === undefined ? {} : { file }), options: onnxOptions })).session;
   }
 
   /**
@@ -245,8 +273,8 @@ export class ModelGuard {
     let loaded: string[] = [];
     try {
       report.signer = await this.signerOf(name);
-      if (Object.keys(entry.files).some((p) => p.endsWith(".onnx"))) {
-        const { session, files } = await this.#loadSession(name, options);
+      if (Object.keys(entry.files).some((p) => onnxruntime.isEntry(p))) {
+        const { session, files } = await this.load(onnxruntime, name, { options });
         sessions.set(name, session);
         loaded = files;
       }
@@ -258,22 +286,55 @@ export class ModelGuard {
     }
     const loadMs = performance.now() - started;
     const hasher = (path: string, size: number) => pool.hashFile(path, size);
-    report.files = await Promise.all(
-      Object.entries(entry.files).map(async ([file, locked]): Promise<FileReport> => {
-        const failed = fileErrors.get(file);
-        if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: loadMs, error: failed };
-        if (loaded.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
-        return this.#checkFile(name, entry, file, locked, hasher, true);
-      }),
-    );
+    report.files = await this.#checkFiles(name, entry, hasher, true, (file, locked) => {
+      const failed = fileErrors.get(file);
+      if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: loadMs, error: failed };
+      if (loaded.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
+      return undefined;
+    });
     report.ok = report.error === undefined && report.files.every((f) => f.ok);
     report.durationMs = performance.now() - started;
     return report;
   }
 
   /**
-   * Checks one model: its signatures, then every locked file's size and sha256, collecting every
-   * failure. Files are hashed in parallel on worker threads (`pool`; one for this call if none).
+   * Every locked file of a model checked, in lockfile order: an entry file of a known runtime
+   * (`.onnx`) is read, verified and checked as a load would check it (its external data all locked,
+   * safe files), so a model that passes the gate loads; every other file is hashed by streaming.
+   * `done` reports files already settled (loadAll: loaded or failed while loading).
+   */
+  #checkFiles(
+    name: string,
+    entry: LockedModel,
+    hasher: (path: string, size: number) => Promise<{ size: number; sha256: string }>,
+    fetchMissing: boolean,
+    done: (file: string, locked: LockedFile) => FileReport | undefined = () => undefined,
+  ): Promise<FileReport[]> {
+    const entries = new Map(entryFilesOf(Object.keys(entry.files)).map((e) => [e.file, e.adapter]));
+    return Promise.all(
+      Object.entries(entry.files).map(async ([file, locked]): Promise<FileReport> => {
+        const settled = done(file, locked);
+        if (settled) return settled;
+        const adapter = entries.get(file);
+        if (!adapter) return this.#checkFile(name, entry, file, locked, hasher, fetchMissing);
+        const started = performance.now();
+        const bytes = this.#verifiedBytes(name, file, fetchMissing);
+        try {
+          await adapter.check(name, entry, bytes);
+        } catch (err) {
+          const error = toReportError(err);
+          return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: performance.now() - started, error };
+        }
+        // An adapter that decided without reading the entry leaves its bytes to be hashed.
+        if (!bytes.loaded) return this.#checkFile(name, entry, file, locked, hasher, fetchMissing);
+        return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: performance.now() - started };
+      }),
+    );
+  }
+
+  /**
+   * Checks one model: its signatures, then every locked file's size and sha256 (and every runtime
+   * entry as its load would check it), collecting every failure. Files are hashed in parallel on worker threads (`pool`; one for this call if none).
    */
   async verifyModel(name: string, pool?: HashPool): Promise<ModelReport> {
     if (!pool) {
@@ -294,7 +355,7 @@ export class ModelGuard {
       report.ok = false;
     }
     const hasher = (path: string, size: number) => pool.hashFile(path, size);
-    report.files = await Promise.all(Object.entries(entry.files).map(([file, locked]) => this.#checkFile(name, entry, file, locked, hasher)));
+    report.files = await this.#checkFiles(name, entry, hasher, false);
     if (report.files.some((f) => !f.ok)) report.ok = false;
     report.durationMs = performance.now() - started;
     return report;

@@ -1,6 +1,6 @@
 import pLimit from "p-limit";
 import { ModelGuardError, combinedError } from "../errors.js";
-import { checkLockedFile } from "../guard/verify-locked-file.js";
+import { checkLockedFile } from "../digest/verify-locked-file.js";
 import type { Lockfile } from "../lockfile/types.js";
 import { snapshotFilePath } from "./cache-layout.js";
 import { fetchLockedFile, type FetchProgress } from "./fetch-locked-file.js";

@@ -23,7 +23,8 @@ function expectValid(doc: unknown): void {
 
 async function setup() {
   const made = await makeCachedModels({
-    a: { repo: "org/a", files: { "model.onnx": Buffer.from("aaaa"), "config.json": Buffer.from("{}") } },
+    // Not ".onnx": the gate would check a graph as its load would, and "aaaa" is no ONNX model.
+    a: { repo: "org/a", files: { "model.bin": Buffer.from("aaaa"), "config.json": Buffer.from("{}") } },
     b: { repo: "org/b", files: { "weights.bin": Buffer.alloc(1000, 1) } },
   });
   const keys = await makeKeys(made.dir);

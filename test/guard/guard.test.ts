@@ -5,6 +5,7 @@ import { sha256Hex } from "../../src/digest/sha256.js";
 import { ModelGuard } from "../../src/guard/guard.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { buildAddModel } from "../../src/onnx/build-model.js";
+import { onnxruntime } from "../../src/runtimes/onnxruntime/onnxruntime-adapter.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
 import type { Lockfile } from "../../src/lockfile/types.js";
@@ -174,6 +175,64 @@ describe("ModelGuard.verifyAll", () => {
   });
 });
 
+describe("the gate checks what a load checks", () => {
+  it("verifyAll fails a model whose load would be refused for unverified external data, naming the graph", async () => {
+    // Only the graph is locked: its weights would come from wherever onnxruntime looks (the cwd).
+    const s = await setup({ "onnx/model.onnx": external.model, "config.json": Buffer.from("{}") });
+    const guard = await s.open();
+    await expect(guard.createSession("add")).rejects.toMatchObject({ code: "EXTERNAL_DATA_UNVERIFIED" });
+    const err = (await guard.verifyAll().then(() => undefined, (e: unknown) => e)) as { code: string; file: string; report: import("../../src/verify-report.js").VerifyReport };
+    expect(err).toMatchObject({ code: "EXTERNAL_DATA_UNVERIFIED", model: "add", file: "onnx/model.onnx" });
+    const byPath = Object.fromEntries(err.report.models[0]!.files.map((f) => [f.path, f.error?.code]));
+    expect(byPath).toEqual({ "config.json": undefined, "onnx/model.onnx": "EXTERNAL_DATA_UNVERIFIED" });
+  });
+
+  it("checks every graph a model locks, not only the one createSession picks", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model, "onnx/model_quantized.onnx": external.model });
+    const guard = await s.open();
+    expect(await infer(guard)).toEqual(Y);
+    await expect(guard.verifyAll()).rejects.toMatchObject({ code: "EXTERNAL_DATA_UNVERIFIED", file: "onnx/model_quantized.onnx" });
+    await expect(guard.loadAll()).rejects.toMatchObject({ code: "EXTERNAL_DATA_UNVERIFIED", file: "onnx/model_quantized.onnx" });
+  });
+
+  it("a model that passes verifyAll loads, and the graph counts as checked bytes", async () => {
+    const s = await setup({ "onnx/model.onnx": external.model, "onnx/model.onnx_data": external.externalFiles["model.onnx_data"]! });
+    const guard = await s.open();
+    const report = await guard.verifyAll();
+    expect(report.summary).toMatchObject({ files: 2, filesFailed: 0, bytesChecked: external.model.length + external.externalFiles["model.onnx_data"]!.length });
+    expect(await infer(guard)).toEqual(Y);
+  });
+
+  it("verifyAll never downloads a graph it checks (the gate reads the cache only)", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model });
+    await rm(s.pathOf("onnx/model.onnx"));
+    const guard = await ModelGuard.open({ lockfile: s.lockfilePath, cacheDir: s.cacheDir, trust: { keys: [alice.publicPath] }, hubUrl: "http://127.0.0.1:9", offline: false });
+    await expect(guard.verifyAll()).rejects.toMatchObject({ code: "NOT_CACHED", file: "onnx/model.onnx" });
+  });
+});
+
+describe("runtimes as adapters", () => {
+  it("load(adapter) and checkLoad(adapter) give the session and the plan createSession uses", async () => {
+    const s = await setup({ "onnx/model.onnx": external.model, "onnx/model.onnx_data": external.externalFiles["model.onnx_data"]! });
+    const guard = await s.open();
+    expect(await guard.checkLoad(onnxruntime, "add")).toEqual({
+      entryFile: "onnx/model.onnx",
+      companions: [{ file: "onnx/model.onnx_data", as: "model.onnx_data" }],
+    });
+    const { session, files } = await guard.load(onnxruntime, "add");
+    expect(files).toEqual(["onnx/model.onnx", "onnx/model.onnx_data"]);
+    const ort = await import("onnxruntime-node");
+    const out = await session.run({ X: new ort.Tensor("float32", X, [4]) });
+    expect(Array.from(out.Y!.data as Float32Array)).toEqual(Y);
+    await onnxruntime.release(session);
+  });
+
+  it("checkLoad needs a trusted model, as a load does", async () => {
+    const s = await setup({ "onnx/model.onnx": inline.model }, mallory);
+    await expect((await s.open()).checkLoad(onnxruntime, "add")).rejects.toMatchObject({ code: "UNTRUSTED_SIGNER" });
+  });
+});
+
 describe("files too large to load", () => {
   it("names the limit instead of failing inside a Buffer or onnxruntime", async () => {
     const s = await setup({ "onnx/model.onnx": inline.model, "weights.bin": Buffer.from("x") });
@@ -210,7 +269,7 @@ describe("ModelGuard.loadAll", () => {
     await rm(data);
     await writeFile(data, b);
     await appendFile(s.pathOf("config.json"), " ");
-    const err = (await (await s.open()).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string; report: import("../../src/guard/report.js").VerifyReport };
+    const err = (await (await s.open()).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string; report: import("../../src/verify-report.js").VerifyReport };
     expect(err.code).toBe("SIZE_MISMATCH"); // the first failure in lockfile order (config.json sorts first)
     const byPath = Object.fromEntries(err.report.models[0]!.files.map((f) => [f.path, f.error?.code]));
     expect(byPath).toEqual({ "onnx/model.onnx": undefined, "onnx/model.onnx_data": "DIGEST_MISMATCH", "config.json": "SIZE_MISMATCH" });
@@ -218,7 +277,7 @@ describe("ModelGuard.loadAll", () => {
 
   it("loads nothing for an untrusted model but still checks its files", async () => {
     const s = await setup(files(), mallory);
-    const err = (await (await s.open()).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string; report: import("../../src/guard/report.js").VerifyReport };
+    const err = (await (await s.open()).loadAll().then(() => undefined, (e: unknown) => e)) as { code: string; report: import("../../src/verify-report.js").VerifyReport };
     expect(err.code).toBe("UNTRUSTED_SIGNER");
     expect(err.report.models[0]).toMatchObject({ ok: false, signer: null, error: { code: "UNTRUSTED_SIGNER" } });
     expect(err.report.models[0]!.files.every((f) => f.ok && f.bytesChecked === f.size)).toBe(true);

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
-import { hashFile, readAndHash } from "../digest/read-and-hash.js";
+import { hashFile, readAndHash } from "./read-and-hash.js";
 import type { LockedFile } from "../lockfile/types.js";
 
 /** Which locked file of which model: every message names both. */

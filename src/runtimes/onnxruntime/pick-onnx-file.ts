@@ -1,11 +1,11 @@
-import { ModelGuardError } from "../errors.js";
-import type { LockedModel } from "../lockfile/types.js";
+import { ModelGuardError } from "../../errors.js";
+import type { LockedModel } from "../../lockfile/types.js";
 
 // The places Hugging Face ONNX exports put the main graph, most common first.
 const PREFERRED = ["onnx/model.onnx", "model.onnx"];
 
 /** The locked file a session is made from: the one asked for, or the model's only/usual `.onnx`. */
-export function pickOnnxFile(modelName: string, entry: LockedModel, requested?: string): string {
+export function pickOnnxFile(modelName: string, entry: Readonly<LockedModel>, requested?: string): string {
   if (requested !== undefined) {
     if (!Object.hasOwn(entry.files, requested)) {
       throw new ModelGuardError("FILE_NOT_LOCKED", `model ${modelName}: ${requested} is not a locked file`, { model: modelName, file: requested });

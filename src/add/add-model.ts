@@ -2,18 +2,19 @@ import { readFile, rm } from "node:fs/promises";
 import pLimit from "p-limit";
 import { ModelGuardError } from "../errors.js";
 import type { LockedModel } from "../lockfile/types.js";
-import { readExternalDataRefs } from "../onnx/external-data.js";
-import { downloadFile, type DownloadedFile, type DownloadRequest } from "./download-file.js";
-import type { FetchProgress } from "./fetch-locked-file.js";
-import type { HubOptions } from "./hub-options.js";
-import { listRepoFiles, type RepoFile } from "./list-repo-files.js";
-import { resolveRevision } from "./resolve-revision.js";
+import { downloadFile, type DownloadedFile, type DownloadRequest } from "../hub/download-file.js";
+import type { FetchProgress } from "../hub/fetch-locked-file.js";
+import type { HubOptions } from "../hub/hub-options.js";
+import { listRepoFiles, type RepoFile } from "../hub/list-repo-files.js";
+import { resolveRevision } from "../hub/resolve-revision.js";
 import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
 import { verifyPublisherSignature, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
-import { blobNameFor, blobsDir, placeVerifiedFile, writeRef } from "./store-in-cache.js";
-import { snapshotFilePath } from "./cache-layout.js";
+import { blobNameFor, blobsDir, placeVerifiedFile, writeRef } from "../hub/store-in-cache.js";
+import { snapshotFilePath } from "../hub/cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
+import { entryFilesOf } from "../runtimes/known-runtimes.js";
+import { verifiedBytesOf } from "../runtimes/verified-bytes.js";
 
 export interface AddModelRequest {
   repo: string;
@@ -86,8 +87,8 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     });
   try {
     await allOrFirstError(selected.map((p) => fetchOne(byPath.get(p)!)));
-    // External data named by the selected graphs comes along, wherever the globs left it.
-    const extra = await externalDataFiles(selected, (p) => downloaded.get(p)?.tempPath ?? reused.get(p)!.path, byPath);
+    // What the selected entries need (ONNX external data), wherever the globs left it: each runtime's adapter says.
+    const extra = await companionFiles(selected, (p) => downloaded.get(p)?.tempPath ?? reused.get(p)!.path, byPath);
     await allOrFirstError(extra.map((p) => fetchOne(byPath.get(p)!)));
   } catch (err) {
     await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
@@ -186,16 +187,17 @@ function checkAgainstTree(repo: string, file: RepoFile, result: { size: number; 
   }
 }
 
-/** Repo paths of external-data files the taken `.onnx` graphs name that were not selected. */
-async function externalDataFiles(selected: string[], localPath: (repoPath: string) => string, tree: Map<string, RepoFile>): Promise<string[]> {
+/**
+ * Repo paths the selected runtime entries (`.onnx` graphs) refer to that were not selected, as
+ * their runtime adapters name them. The entries were just checked against the Hub's digests.
+ */
+async function companionFiles(selected: string[], localPath: (repoPath: string) => string, tree: Map<string, RepoFile>): Promise<string[]> {
+  const available = new Set(tree.keys());
   const extra = new Set<string>();
   const taken = new Set(selected);
-  for (const path of selected.filter((p) => p.endsWith(".onnx"))) {
-    const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-    const refs = readExternalDataRefs(await readFile(localPath(path)));
-    for (const ref of refs) {
-      const target = folder + ref.location;
-      if (tree.has(target) && !taken.has(target)) extra.add(target);
+  for (const { file, adapter } of entryFilesOf(selected)) {
+    for (const target of await adapter.referencedFiles(verifiedBytesOf(file, await readFile(localPath(file))), available)) {
+      if (!taken.has(target)) extra.add(target);
     }
   }
   return [...extra];

@@ -1,5 +1,5 @@
-import type { ErrorCode } from "../errors.js";
-import type { Signer } from "../signing/trust-policy.js";
+import type { ErrorCode } from "./errors.js";
+import type { Signer } from "./signing/trust-policy.js";
 
 /**
  * The gate report: what `modelguard verify --json` prints and `verifyAll()` returns (and carries on

@@ -1,0 +1,41 @@
+import { ModelGuardError } from "../errors.js";
+import type { HubOptions } from "../hub/hub-options.js";
+import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
+import type { Lockfile } from "../lockfile/types.js";
+import { validateLockfile } from "../lockfile/validate.js";
+import { addModelFromHub, type AddedModel, type AddModelRequest } from "./add-model.js";
+import { mergeLockedModel, type MergeResult } from "./merge-locked-model.js";
+
+export interface AddToLockfileRequest extends AddModelRequest {
+  /** The lockfile to add to; created when missing. */
+  lockfile: string;
+  /** The model's name in the lockfile. Default: the repo's name. */
+  name?: string;
+  /** Re-pin a model that is already locked. */
+  update?: boolean;
+}
+
+export type AddToLockfileResult = AddedModel & { name: string; merge: MergeResult };
+
+async function readOrCreate(path: string): Promise<Lockfile> {
+  try {
+    return await readLockfile(path);
+  } catch (err) {
+    if (err instanceof ModelGuardError && err.code === "LOCKFILE_NOT_FOUND") return { lockfileVersion: 1, models: {} };
+    throw err;
+  }
+}
+
+/**
+ * `modelguard add` as a library call: lock a model from the Hub (`addModelFromHub`), merge it into
+ * the lockfile by the rules of `mergeLockedModel`, and write the lockfile atomically when it
+ * changed. A `drift` result writes nothing; the caller refuses it (LOCK_DRIFT) showing the changes.
+ */
+export async function addToLockfile(request: AddToLockfileRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<AddToLockfileResult> {
+  const { lockfile: path, name = request.repo.split("/").pop()!, update, ...addRequest } = request;
+  const lockfile = await readOrCreate(path);
+  const added = await addModelFromHub(addRequest, hub, fetchImpl);
+  const merge = mergeLockedModel(lockfile, name, added.entry, { update: update ?? false });
+  if (merge.status === "added" || merge.status === "updated") await writeLockfile(path, validateLockfile(merge.lockfile));
+  return { ...added, name, merge };
+}
