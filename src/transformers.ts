@@ -1,0 +1,7 @@
+/**
+ * `modelguard/transformers`: transformers.js (`@huggingface/transformers`, an optional peer
+ * dependency) loading only verified bytes of locked models. Nothing here imports transformers.js.
+ */
+export { guardTransformers } from "./runtimes/transformers/guard-transformers.js";
+export type { TransformersGuardHandle } from "./runtimes/transformers/guard-transformers.js";
+export type { TransformersEnv } from "./runtimes/transformers/transformers-env.js";
