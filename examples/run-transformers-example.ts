@@ -3,7 +3,7 @@
  *
  * 1. the local Hub (loopback) serves a tiny BERT-like model generated in code (tiny-bert.ts),
  *    with its weights in external data;
- * 2. `modelguard add` locks what a feature-extraction pipeline needs, `modelguard sign` signs it
+ * 2. `modelguard add --preset feature-extraction` locks what that pipeline asks for, `modelguard sign` signs it
  *    with the demo key (the real CLI, as a user runs it);
  * 3. the service opens a guard trusting the demo public key, installs `guardTransformers`, and
  *    runs `pipeline("feature-extraction", ...)`: embeddings from verified bytes only, no network;
@@ -61,7 +61,7 @@ async function embed(): Promise<number[][]> {
 try {
   await hub.createRepo(REPO, { files: tinyBertFiles({ externalData: true }) });
   console.log(`local Hub at ${hub.url} serves ${REPO}`);
-  await modelguard("add", REPO, "--name", NAME);
+  await modelguard("add", REPO, "--name", NAME, "--preset", "feature-extraction");
   await modelguard("sign", NAME, "--key", signingKey);
   const entry = (await readLockfile(lockfile)).models[NAME]!;
   console.log(`locked ${NAME}: ${REPO}@${entry.revision.slice(0, 12)}, ${Object.keys(entry.files).join(", ")}`);

@@ -30,6 +30,12 @@ export interface AddModelRequest {
   ref?: string;
   include?: string[];
   exclude?: string[];
+  /**
+   * More files to take, chosen from the commit's file list (and the bytes of small files such as
+   * `config.json`, read on demand): `--preset` asks transformers.js which files a pipeline needs.
+   * With a preset, the default selection is not taken; `include` globs still add to it.
+   */
+  preset?: (available: ReadonlySet<string>, read: (path: string) => Promise<Uint8Array>) => Promise<string[]>;
   concurrency?: number;
   retry?: FetchProgress["retry"];
   onStart?: (file: { file: string; size: number }) => void;
@@ -59,7 +65,15 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   const revision = await resolveRevision(request.repo, ref, hub, fetchImpl);
   const tree = await listRepoFiles(request.repo, revision, hub, fetchImpl);
   const byPath = new Map(tree.map((f) => [f.path, f]));
-  const selected = selectFiles([...byPath.keys()], request.include, request.exclude);
+  const paths = [...byPath.keys()];
+  let selected: string[];
+  if (request.preset) {
+    const preset = await request.preset(new Set(paths), (path) => readRepoFile(request, hub, revision, byPath.get(path)!));
+    const included = new Set([...preset, ...(request.include ? selectFiles(paths, request.include) : [])]);
+    selected = selectFiles([...included].sort(), ["**"], request.exclude);
+  } else {
+    selected = selectFiles(paths, request.include, request.exclude);
+  }
   if (selected.length === 0) {
     throw new ModelGuardError("USAGE", `no file of ${request.repo}@${ref} matches the include/exclude globs`);
   }
@@ -144,6 +158,15 @@ function downloadRepoFile(
     gitBlobSha1: file.lfsSha256 === undefined,
     ...extra,
   });
+}
+
+/** A small file of the commit, read into memory and checked against the tree; never placed in the cache. */
+async function readRepoFile(request: AddModelRequest, hub: HubOptions, revision: string, file: RepoFile): Promise<Uint8Array> {
+  if (file.size > 16 * 1024 * 1024) throw new ModelGuardError("USAGE", `${request.repo}: ${file.path} is ${file.size} bytes: too large to read for a preset`);
+  const result = await downloadRepoFile(request, hub, revision, file, { keepBytes: true });
+  await rm(result.tempPath, { force: true });
+  checkAgainstTree(request.repo, file, result);
+  return result.bytes!;
 }
 
 /** The publisher's signature, read into memory (it is small) and parsed; never placed in the cache. */

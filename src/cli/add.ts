@@ -10,6 +10,7 @@ interface Options {
   name?: string;
   include?: string[];
   exclude?: string[];
+  preset?: string[];
   update?: boolean;
   key?: string[];
   identity?: string;
@@ -37,6 +38,11 @@ export function registerAdd(program: Command): void {
     .option("--name <name>", "the model's name in the lockfile (default: the repo's name)")
     .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files)", collect)
     .option("--exclude <glob>", "files to leave out (repeatable)", collect)
+    .option(
+      "--preset <task[:dtype]>",
+      "lock exactly the files a transformers.js pipeline asks for, e.g. feature-extraction or feature-extraction:q8 (repeatable; needs @huggingface/transformers installed)",
+      collect,
+    )
     .option("--update", "re-pin a model that is already locked, to what the ref names now")
     .option("--key <pub>", "verify and record the publisher's model.sig with this public key (repeatable)", collect)
     .option("--identity <id>", "verify and record the publisher's keyless model.sig: certificate identity (exact)")
@@ -66,6 +72,7 @@ export function registerAdd(program: Command): void {
               false,
             )
           : undefined;
+      const preset = options.preset?.length ? await pipelinePreset(repo, ref, options.preset, global) : undefined;
       const progress = createDownloadProgress(global);
       let added;
       try {
@@ -80,6 +87,7 @@ export function registerAdd(program: Command): void {
             ...(ref === undefined ? {} : { ref }),
             ...(options.include ? { include: options.include } : {}),
             ...(options.exclude ? { exclude: options.exclude } : {}),
+            ...(preset ? { preset } : {}),
             onStart: ({ file, size }) => progress.start(file, size),
             onProgress: (file, bytes) => progress.advance(file, bytes),
             onRetry: (file, info) => {
@@ -116,4 +124,26 @@ export function registerAdd(program: Command): void {
         for (const c of merge.changes) writeErr(`  ${c}`);
       }
     });
+}
+
+/** `--preset`: the files transformers.js's pipelines ask for, for each TASK[:DTYPE] given. */
+async function pipelinePreset(
+  repo: string,
+  ref: string | undefined,
+  presets: string[],
+  global: { quiet?: boolean; json?: boolean },
+): Promise<(available: ReadonlySet<string>, read: (path: string) => Promise<Uint8Array>) => Promise<string[]>> {
+  const { parsePipelinePreset, transformersPipelineFiles } = await import("../runtimes/transformers/pipeline-files.js");
+  const parsed = presets.map(parsePipelinePreset);
+  return async (available, read) => {
+    const files = new Set<string>();
+    for (const [i, preset] of parsed.entries()) {
+      const result = await transformersPipelineFiles(preset, repo, available, read);
+      for (const f of result.files) files.add(f);
+      if (result.missing.length > 0 && !global.quiet && !global.json) {
+        writeErr(`note: a ${presets[i]} pipeline also asks for ${result.missing.join(", ")}, which ${repo}@${ref ?? "main"} does not have`);
+      }
+    }
+    return [...files];
+  };
 }

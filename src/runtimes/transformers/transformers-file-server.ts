@@ -48,8 +48,17 @@ export class TransformersFileServer {
 
   respond(request: HubFileRequest): ServedFile {
     const graphPath = /^(.*\.onnx)_data(?:_\d+)?$/.exec(request.path)?.[1];
-    const graph = graphPath === undefined ? undefined : this.#pendingGraph({ ...request, path: graphPath });
-    if (graph) return graph.chunk(request.path);
+    if (graphPath !== undefined) {
+      let graph: GraphLoad | undefined;
+      try {
+        graph = this.#pendingGraph({ ...request, path: graphPath });
+      } catch {
+        // The graph itself is refused (transformers.js asks for both together and throws the
+        // graph's error): no bytes, and no second refusal left unhandled.
+        return { size: 0, read: async () => EMPTY };
+      }
+      if (graph) return graph.chunk(request.path);
+    }
     const { name, entry, path } = lockedFileFor(this.#models, this.#guard.lockfilePath, request);
     const size = entry.files[path]!.size;
     if (!path.endsWith(".onnx")) return { size, read: () => this.#guard.readFile(name, path) };
@@ -64,14 +73,10 @@ export class TransformersFileServer {
     return { size, read: () => load.graphBytes() };
   }
 
-  /** The graph a chunk belongs to, when transformers.js asked for that graph and has not got it yet. */
+  /** The graph a chunk belongs to, when transformers.js asked for that graph and has not got it yet; throws when the graph is refused. */
   #pendingGraph(graphRequest: HubFileRequest): GraphLoad | undefined {
-    try {
-      const { name, path } = lockedFileFor(this.#models, this.#guard.lockfilePath, graphRequest);
-      return this.#graphs.get(JSON.stringify([name, path]));
-    } catch {
-      return undefined;
-    }
+    const { name, path } = lockedFileFor(this.#models, this.#guard.lockfilePath, graphRequest);
+    return this.#graphs.get(JSON.stringify([name, path]));
   }
 }
 
