@@ -19,7 +19,7 @@ export class GuardedCache {
   readonly #isLocked: (repo: string) => boolean;
   readonly #respond: (request: HubFileRequest) => ServedFile;
 
-  /** `respond` throws the refusal, or says how the file is served. */
+  /** `respond` says how the file is served; a refusal is a `read` that rejects (or, defensively, a throw). */
   constructor(isLocked: (repo: string) => boolean, respond: (request: HubFileRequest) => ServedFile) {
     this.#isLocked = isLocked;
     this.#respond = respond;

@@ -46,6 +46,11 @@ export class TransformersFileServer {
     return Object.values(this.#models).some((m) => m.repo === repo);
   }
 
+  /**
+   * How the file a request names is served: its verified bytes when transformers.js reads the
+   * body, or the refusal then. Each answer read is one load for the audit log (a chunk joins its
+   * graph's).
+   */
   respond(request: HubFileRequest): ServedFile {
     const graphPath = /^(.*\.onnx)_data(?:_\d+)?$/.exec(request.path)?.[1];
     if (graphPath !== undefined) {
@@ -59,9 +64,15 @@ export class TransformersFileServer {
       }
       if (graph) return graph.chunk(request.path);
     }
-    const { name, entry, path } = lockedFileFor(this.#models, this.#guard.lockfilePath, request);
+    let choice;
+    try {
+      choice = lockedFileFor(this.#models, this.#guard.lockfilePath, request);
+    } catch (err) {
+      return { size: 0, read: () => this.#audited(request, undefined, () => Promise.reject(err)) };
+    }
+    const { name, entry, path } = choice;
     const size = entry.files[path]!.size;
-    if (!path.endsWith(".onnx")) return { size, read: () => this.#guard.readFile(name, path) };
+    if (!path.endsWith(".onnx")) return { size, read: () => this.#audited(request, name, () => this.#guard.readFile(name, path)) };
     const key = JSON.stringify([name, path]);
     let load = this.#graphs.get(key);
     if (!load) {
@@ -70,7 +81,17 @@ export class TransformersFileServer {
       });
       this.#graphs.set(key, load);
     }
-    return { size, read: () => load.graphBytes() };
+    const graph = load;
+    return { size, read: () => this.#audited(request, name, () => graph.graphBytes()) };
+  }
+
+  /**
+   * The hook for audit events (runtime "transformers.js"): one per answer transformers.js reads,
+   * verified with the files read, or refused with the error. Wired to the guard's audit sink once
+   * the guard has one; until then it only runs the read.
+   */
+  #audited<T>(_request: HubFileRequest, _model: string | undefined, read: () => Promise<T>): Promise<T> {
+    return read();
   }
 
   /** The graph a chunk belongs to, when transformers.js asked for that graph and has not got it yet; throws when the graph is refused. */
