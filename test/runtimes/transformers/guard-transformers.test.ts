@@ -73,15 +73,10 @@ function guardEnv(guard: ModelGuard) {
   return handle;
 }
 
-/** What transformers.js computes reading the same files from a local folder, unguarded. */
-async function unguardedEmbeddings(files: Record<string, Uint8Array>, options: { dtype?: "fp32" | "q8" } = {}): Promise<Tensor> {
-  const root = await track(tempDir("mg-tjs-local-"));
-  for (const [path, bytes] of Object.entries(files)) {
-    await mkdir(dirname(join(root, REPO, path)), { recursive: true });
-    await writeFile(join(root, REPO, path), bytes);
-  }
-  const saved = { localModelPath: env.localModelPath, allowRemoteModels: env.allowRemoteModels, useFSCache: env.useFSCache };
-  Object.assign(env, { localModelPath: `${root}/`, allowRemoteModels: false, useFSCache: false });
+/** The pipeline's embeddings of TEXT, with these env settings for the call (put back after). */
+async function embeddingsWith(settings: Partial<typeof env>, options: { dtype?: "fp32" | "q8"; revision?: string } = {}): Promise<Tensor> {
+  const saved = Object.fromEntries(Object.keys(settings).map((k) => [k, env[k as keyof typeof env]]));
+  Object.assign(env, settings);
   try {
     const embed = await pipeline("feature-extraction", REPO, options);
     const out = await embed(TEXT);
@@ -92,13 +87,22 @@ async function unguardedEmbeddings(files: Record<string, Uint8Array>, options: {
   }
 }
 
+/** What transformers.js computes reading the same files from a local folder, unguarded. */
+async function unguardedEmbeddings(files: Record<string, Uint8Array>, options: { dtype?: "fp32" | "q8" } = {}): Promise<Tensor> {
+  const root = await track(tempDir("mg-tjs-local-"));
+  for (const [path, bytes] of Object.entries(files)) {
+    await mkdir(dirname(join(root, REPO, path)), { recursive: true });
+    await writeFile(join(root, REPO, path), bytes);
+  }
+  return embeddingsWith({ localModelPath: `${root}/`, allowRemoteModels: false, useFSCache: false }, options);
+}
+
 /**
  * What transformers.js computes with a naive custom cache answering the same files as Responses
  * (a cache that checked the bytes, say): graphs are then loaded from bytes, which is when
  * onnxruntime resolves external data transformers.js did not pass by itself.
  */
 async function naiveCacheEmbeddings(files: Record<string, Uint8Array>): Promise<Tensor> {
-  const saved = { customCache: env.customCache, useCustomCache: env.useCustomCache, allowLocalModels: env.allowLocalModels };
   const customCache = {
     match: async (key: string) => {
       const path = /\/resolve\/[^/]+\/(.*)$/.exec(key)?.[1];
@@ -107,23 +111,11 @@ async function naiveCacheEmbeddings(files: Record<string, Uint8Array>): Promise<
     },
     put: async () => {},
   };
-  Object.assign(env, { customCache, useCustomCache: true, allowLocalModels: false });
-  try {
-    const embed = await pipeline("feature-extraction", REPO);
-    const out = await embed(TEXT);
-    await embed.dispose();
-    return out;
-  } finally {
-    Object.assign(env, saved);
-  }
+  return embeddingsWith({ customCache, useCustomCache: true, allowLocalModels: false });
 }
 
-async function guardedEmbeddings(options: { dtype?: "fp32" | "q8"; revision?: string } = {}): Promise<Tensor> {
-  const embed = await pipeline("feature-extraction", REPO, options);
-  const out = await embed(TEXT);
-  await embed.dispose();
-  return out;
-}
+/** Through whatever the env holds now (the guard, in the tests below). */
+const guardedEmbeddings = (options: { dtype?: "fp32" | "q8"; revision?: string } = {}) => embeddingsWith({}, options);
 
 async function expectRefused(p: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
   const err = await rejection(p);
