@@ -40,8 +40,9 @@ afterAll(() => sigstore.close());
 
 async function lockedModels() {
   const models = await makeCachedModels({
-    classifier: { repo: "acme/classifier", files: { "model.onnx": Buffer.from("graph"), "config.json": Buffer.from("{}") } },
-    embedder: { repo: "acme/embedder", files: { "model.onnx": Buffer.from("other graph") } },
+    // Not ".onnx": the gate checks a graph as its load would, and these bytes are no ONNX model.
+    classifier: { repo: "acme/classifier", files: { "model.bin": Buffer.from("graph"), "config.json": Buffer.from("{}") } },
+    embedder: { repo: "acme/embedder", files: { "model.bin": Buffer.from("other graph") } },
   });
   return { ...models, g: ["--lockfile", models.lockfilePath, "--cache-dir", models.cacheDir] };
 }
