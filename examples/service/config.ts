@@ -26,9 +26,13 @@ export interface RequestLimits {
   maxElements: number;
   /** Dimensions per input tensor. */
   maxRank: number;
+  /** Characters of a completion prompt (GGUF models). */
+  maxPromptChars: number;
+  /** `maxTokens` of one completion (GGUF models). */
+  maxCompletionTokens: number;
 }
 
-export const DEFAULT_LIMITS: RequestLimits = { maxBodyBytes: 1024 * 1024, maxElements: 100_000, maxRank: 8 };
+export const DEFAULT_LIMITS: RequestLimits = { maxBodyBytes: 1024 * 1024, maxElements: 100_000, maxRank: 8, maxPromptChars: 16_384, maxCompletionTokens: 512 };
 
 export class UsageError extends Error {
   override name = "UsageError";

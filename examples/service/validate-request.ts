@@ -16,7 +16,8 @@ export type RequestErrorCode =
   | "INVALID_TYPE"
   | "INVALID_DIMS"
   | "INVALID_DATA"
-  | "TOO_MANY_ELEMENTS";
+  | "TOO_MANY_ELEMENTS"
+  | "TOO_MANY_TOKENS";
 
 export class RequestError extends Error {
   constructor(readonly code: RequestErrorCode, message: string) {
@@ -103,4 +104,27 @@ export function parseInferRequest(body: unknown, inputs: readonly InputSpec[], l
     }
   }
   return feeds;
+}
+
+/** A completion request for a GGUF model: `POST /v1/models/{name}/completions`. */
+export interface CompletionRequest {
+  prompt: string;
+  maxTokens: number;
+}
+
+/**
+ * The body of `POST /v1/models/{name}/completions`: `{"prompt": string, "maxTokens": integer}`
+ * (`maxTokens` optional, default 16), checked before anything reaches llama.cpp.
+ */
+export function parseCompletionRequest(body: unknown, limits: Pick<RequestLimits, "maxPromptChars" | "maxCompletionTokens">): CompletionRequest {
+  if (!isPlainObject(body)) throw new RequestError("INVALID_REQUEST", 'the body must be a JSON object {"prompt": "...", "maxTokens": 16}');
+  onlyFields(body, ["prompt", "maxTokens"], "the body");
+  const { prompt, maxTokens = 16 } = body;
+  if (typeof prompt !== "string") throw new RequestError("INVALID_REQUEST", `prompt must be a string, got ${prompt === undefined ? "nothing" : JSON.stringify(prompt)}`);
+  if (prompt.length > limits.maxPromptChars) throw new RequestError("INVALID_REQUEST", `prompt is ${prompt.length} characters; at most ${limits.maxPromptChars}`);
+  if (!Number.isSafeInteger(maxTokens) || (maxTokens as number) < 1) {
+    throw new RequestError("INVALID_REQUEST", `maxTokens must be a positive integer, got ${JSON.stringify(maxTokens)}`);
+  }
+  if ((maxTokens as number) > limits.maxCompletionTokens) throw new RequestError("TOO_MANY_TOKENS", `maxTokens is ${String(maxTokens)}; at most ${limits.maxCompletionTokens}`);
+  return { prompt, maxTokens: maxTokens as number };
 }

@@ -31,7 +31,22 @@ export interface LockedModel {
    * publisher's signature (by key or keyless identity) at load time.
    */
   publisherSignatures?: PublisherSignature[];
+  /** For GGUF models (node-llama-cpp): the entry, its parts and LoRA adapters, as `add` found them. */
+  gguf?: GgufLayout;
   [extra: string]: unknown;
+}
+
+/**
+ * Where a GGUF model's files are, written by `add` (not signed: every path must be a locked file,
+ * and the loader checks the parts against their names and the entry's verified header).
+ */
+export interface GgufLayout {
+  /** The file a load starts from: the model, or part 1 of a split model. */
+  entry?: string;
+  /** Every part of a split model, in part order (the entry first). */
+  parts?: string[];
+  /** LoRA adapters (GGUF files with `general.type` = `adapter`) locked with the model. */
+  loras?: string[];
 }
 
 export interface PublisherSignature {

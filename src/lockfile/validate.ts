@@ -106,8 +106,28 @@ export function validateLockfile(data: unknown): Lockfile {
         });
       }
     }
+    if (model.gguf !== undefined) validateGgufLayout(model.gguf, model.files, at, name);
   }
   return data as unknown as Lockfile;
+}
+
+/**
+ * `gguf`: which locked GGUF files a load starts from and needs (written by `add`). It is not
+ * signed: it may only name locked (signed) files, and the loader checks it against their names
+ * and the entry's verified header.
+ */
+function validateGgufLayout(layout: unknown, files: Record<string, unknown>, at: (...rest: (string | number)[]) => string, name: string): void {
+  if (!isPlainObject(layout)) throw invalid(at("gguf"), "must be an object", name);
+  const lockedPath = (value: unknown, ...where: (string | number)[]) => {
+    if (typeof value !== "string" || !Object.hasOwn(files, value)) throw invalid(at("gguf", ...where), "must be a locked file of this model", name);
+  };
+  if (layout.entry !== undefined) lockedPath(layout.entry, "entry");
+  for (const key of ["parts", "loras"] as const) {
+    const list = layout[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw invalid(at("gguf", key), "must be an array", name);
+    list.forEach((p: unknown, i: number) => lockedPath(p, key, i));
+  }
 }
 
 /** Parses lockfile text; a JSON syntax error is LOCKFILE_INVALID naming where it stopped. */

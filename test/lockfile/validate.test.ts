@@ -122,3 +122,19 @@ describe("serializeLockfile", () => {
     expect(serializeLockfile(parseLockfile(text))).toBe(text);
   });
 });
+
+describe("the gguf layout of a GGUF model", () => {
+  const files = { "m-00001-of-00002.gguf": { size: 10, sha256: SHA }, "m-00002-of-00002.gguf": { size: 10, sha256: SHA }, "lora.gguf": { size: 1, sha256: SHA } };
+
+  it("accepts an entry, parts and loras that are locked files", () => {
+    const gguf = { entry: "m-00001-of-00002.gguf", parts: ["m-00001-of-00002.gguf", "m-00002-of-00002.gguf"], loras: ["lora.gguf"] };
+    expect(validateLockfile(lockWith({ files, gguf })).models.minilm!.gguf).toEqual(gguf);
+  });
+
+  it("refuses one that names an unlocked file or is malformed, with the JSON path", () => {
+    expect(errorOf(lockWith({ files, gguf: { entry: "other.gguf" } })).message).toBe("models.minilm.gguf.entry must be a locked file of this model");
+    expect(errorOf(lockWith({ files, gguf: { parts: ["m-00001-of-00002.gguf", "../x.gguf"] } })).message).toBe("models.minilm.gguf.parts[1] must be a locked file of this model");
+    expect(errorOf(lockWith({ files, gguf: { loras: "lora.gguf" } })).message).toBe("models.minilm.gguf.loras must be an array");
+    expect(errorOf(lockWith({ files, gguf: ["x"] })).message).toBe("models.minilm.gguf must be an object");
+  });
+});
