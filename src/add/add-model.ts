@@ -15,6 +15,9 @@ import { snapshotFilePath } from "../hub/cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
 import { entryFilesOf } from "../runtimes/known-runtimes.js";
 import { verifiedBytesOf } from "../runtimes/verified-bytes.js";
+import { ggufLayoutOf } from "../gguf/gguf-layout.js";
+import { readGgufFileMetadata } from "../gguf/read-gguf-metadata.js";
+import { completeSplitModels, defaultGgufFiles, ggufFilesForTag } from "../gguf/select-gguf-files.js";
 
 export interface AddModelRequest {
   repo: string;
@@ -36,6 +39,11 @@ export interface AddModelRequest {
    * With a preset, the default selection is not taken; `include` globs still add to it.
    */
   preset?: (available: ReadonlySet<string>, read: (path: string) => Promise<Uint8Array>) => Promise<string[]>;
+  /**
+   * A quantization tag (`Q4_K_M`): take the one GGUF model whose file or folder name carries it,
+   * every part of a split model, as node-llama-cpp's `hf:org/repo:Q4_K_M` names it.
+   */
+  quantization?: string;
   concurrency?: number;
   retry?: FetchProgress["retry"];
   onStart?: (file: { file: string; size: number }) => void;
@@ -72,7 +80,7 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     const included = new Set([...preset, ...(request.include ? selectFiles(paths, request.include) : [])]);
     selected = selectFiles([...included].sort(), ["**"], request.exclude);
   } else {
-    selected = selectFiles(paths, request.include, request.exclude);
+    selected = selectRepoFiles(request, paths);
   }
   if (selected.length === 0) {
     throw new ModelGuardError("USAGE", `no file of ${request.repo}@${ref} matches the include/exclude globs`);
@@ -110,7 +118,15 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   }
   const files: LockedModel["files"] = {};
   for (const [path, result] of [...downloaded, ...reused].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { size: result.size, sha256: result.sha256 };
-  const entry: LockedModel = { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files };
+  const gguf = await ggufLayoutOf(Object.keys(files), async (p) => {
+    const header = await readGgufFileMetadata(downloaded.get(p)?.tempPath ?? reused.get(p)!.path, ["general.type"], `${request.repo}: ${p}`);
+    const type = header.values.get("general.type");
+    return typeof type === "string" ? type : undefined;
+  }).catch(async (err: unknown) => {
+    await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
+    throw err;
+  });
+  const entry: LockedModel = { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files, ...(gguf ? { gguf } : {}) };
   const signaturePath = request.signaturePath ?? SIGNATURE_FILE_NAME;
   const signatureFile = byPath.get(signaturePath);
   let publisherSigner: Signer | undefined;
@@ -137,6 +153,24 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     ...(publisherSigner ? { publisherSigner } : {}),
     ...(signatureFile && !request.publisherTrust ? { unverifiedSignature: signaturePath } : {}),
   };
+}
+
+/**
+ * The repo paths to lock: a quantization tag's GGUF model (plus `include`), the `include` globs,
+ * or the default (config, tokenizer and ONNX graph; for a repo without an ONNX graph, its only
+ * GGUF model); less `exclude`; and every part of each split GGUF model touched.
+ */
+function selectRepoFiles(request: AddModelRequest, paths: string[]): string[] {
+  const excluded = request.exclude?.length ? new Set(paths.filter((p) => selectFiles([p], request.exclude).length > 0)) : new Set<string>();
+  const candidates = paths.filter((p) => !excluded.has(p));
+  let selected: string[];
+  if (request.quantization !== undefined) {
+    selected = [...ggufFilesForTag(request.repo, candidates, request.quantization), ...(request.include ? selectFiles(candidates, request.include) : [])];
+  } else {
+    selected = selectFiles(candidates, request.include);
+    if (!request.include && !selected.some((p) => p.endsWith(".onnx"))) selected = defaultGgufFiles(request.repo, candidates) ?? selected;
+  }
+  return completeSplitModels(request.repo, [...new Set(selected)], candidates);
 }
 
 /** One file of the commit into a temporary file in the cache's blobs/, with the digest the Hub's tree lists for it computed on the way. */

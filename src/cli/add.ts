@@ -5,6 +5,7 @@ import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { collect } from "./collect.js";
 import { describeSigner } from "../signing/describe-signer.js";
+import { isQuantizationTag } from "../gguf/gguf-files.js";
 
 interface Options {
   name?: string;
@@ -19,24 +20,34 @@ interface Options {
   signature?: string;
 }
 
-/** `org/name@rev`: the ref may itself hold '/' (`refs/pr/1`), the repo id may not hold '@'. */
-function parseRepoArg(arg: string): { repo: string; ref?: string } {
-  const at = arg.indexOf("@");
-  const repo = at === -1 ? arg : arg.slice(0, at);
-  const ref = at === -1 ? undefined : arg.slice(at + 1);
+/**
+ * `org/name[:TAG][@rev]`, also with node-llama-cpp's `hf:` prefix: the ref may itself hold '/'
+ * (`refs/pr/1`), the repo id may not hold '@' or ':' (nor may a git ref hold ':').
+ */
+function parseRepoArg(arg: string): { repo: string; ref?: string; quantization?: string } {
+  const bare = arg.startsWith("hf:") ? arg.slice("hf:".length) : arg;
+  const at = bare.indexOf("@");
+  const named = at === -1 ? bare : bare.slice(0, at);
+  const ref = at === -1 ? undefined : bare.slice(at + 1);
+  const colon = named.indexOf(":");
+  const repo = colon === -1 ? named : named.slice(0, colon);
+  const quantization = colon === -1 ? undefined : named.slice(colon + 1);
   const problem = repoIdProblem(repo);
   if (problem) throw new ModelGuardError("USAGE", `${JSON.stringify(repo)} ${problem}`);
   if (ref === "") throw new ModelGuardError("USAGE", `${arg}: empty revision after '@'`);
-  return ref === undefined ? { repo } : { repo, ref };
+  if (quantization !== undefined && !isQuantizationTag(quantization)) {
+    throw new ModelGuardError("USAGE", `${arg}: ${JSON.stringify(quantization)} is not a quantization tag (like Q4_K_M)`);
+  }
+  return { repo, ...(ref === undefined ? {} : { ref }), ...(quantization === undefined ? {} : { quantization }) };
 }
 
 export function registerAdd(program: Command): void {
   program
     .command("add")
     .description("lock a model from the Hub: resolve the ref to a commit, download and hash the files, write the lockfile entry")
-    .argument("<repo>", "REPO[@REV]: a Hub model repo and a branch, tag or commit (default main)")
+    .argument("<repo>", "REPO[:QUANT][@REV]: a Hub model repo, a GGUF quantization tag (Q4_K_M, as node-llama-cpp's hf: URIs), and a branch, tag or commit (default main)")
     .option("--name <name>", "the model's name in the lockfile (default: the repo's name)")
-    .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files)", collect)
+    .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files, or a GGUF repo's only model)", collect)
     .option("--exclude <glob>", "files to leave out (repeatable)", collect)
     .option(
       "--preset <task[:dtype]>",
@@ -56,7 +67,7 @@ export function registerAdd(program: Command): void {
       const { createDownloadProgress } = await import("./progress.js");
       const { loadTrustPolicy } = await import("../guard/trusted-keys.js");
       const global = globalOptions(command);
-      const { repo, ref } = parseRepoArg(arg);
+      const { repo, ref, quantization } = parseRepoArg(arg);
       const { hub, fetch } = hubContext(global);
       if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
         throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
@@ -88,6 +99,7 @@ export function registerAdd(program: Command): void {
             ...(options.include ? { include: options.include } : {}),
             ...(options.exclude ? { exclude: options.exclude } : {}),
             ...(preset ? { preset } : {}),
+            ...(quantization === undefined ? {} : { quantization }),
             onStart: ({ file, size }) => progress.start(file, size),
             onProgress: (file, bytes) => progress.advance(file, bytes),
             onRetry: (file, info) => {

@@ -7,6 +7,7 @@
  * before it is used, so a hostile header fails with GGUF_INVALID instead of allocating or looping.
  * Format: see write-gguf.ts.
  */
+import { open } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
 
 export type ReadAt = (position: number, length: number) => Promise<Uint8Array>;
@@ -146,4 +147,20 @@ export async function readGgufMetadata(readAt: ReadAt, size: number, keys: reado
     }
   }
   return { version, tensorCount, values };
+}
+
+/** readGgufMetadata of a local file, read through one open handle. */
+export async function readGgufFileMetadata(path: string, keys: readonly string[], what: string): Promise<GgufHeader> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const readAt: ReadAt = async (position, length) => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      return buffer.subarray(0, bytesRead);
+    };
+    return await readGgufMetadata(readAt, size, keys, what);
+  } finally {
+    await handle.close();
+  }
 }
