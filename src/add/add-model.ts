@@ -9,7 +9,8 @@ import { listRepoFiles, type RepoFile } from "../hub/list-repo-files.js";
 import { resolveRevision } from "../hub/resolve-revision.js";
 import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
-import { verifyPublisherSignature, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
+import { checkPublisherManifest, verifyPublisherSigner, type Signer, type TrustedPublisherSignature, type TrustPolicy } from "../signing/trust-policy.js";
+import type { SignedManifest } from "../signing/model-signing/signed-manifest.js";
 import { blobNameFor, blobsDir, placeVerifiedFile, writeRef } from "../hub/store-in-cache.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
@@ -23,8 +24,9 @@ export interface AddModelRequest {
   repo: string;
   /**
    * Verify the publisher's OpenSSF Model Signing signature (`signaturePath`, default `model.sig`)
-   * against the files being locked with these anchors, and record it in the entry. Without it a
-   * signature in the repo is only reported.
+   * with these anchors, lock exactly the files it signs (globs, when given, must select that set)
+   * and record it in the entry; a repo without it is refused. Without anchors a signature in the
+   * repo is only reported.
    */
   publisherTrust?: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot">;
   /** Where the publisher's signature is in the repo. Default `model.sig`. */
@@ -73,9 +75,18 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   const revision = await resolveRevision(request.repo, ref, hub, fetchImpl);
   const tree = await listRepoFiles(request.repo, revision, hub, fetchImpl);
   const byPath = new Map(tree.map((f) => [f.path, f]));
+  const signaturePath = request.signaturePath ?? SIGNATURE_FILE_NAME;
+  const signatureFile = byPath.get(signaturePath);
+  if (request.signaturePath && !signatureFile) {
+    throw new ModelGuardError("SIGNATURE_MISSING", `${request.repo}@${ref} has no ${request.signaturePath}`);
+  }
+  // The publisher's signature first: it is small, and when trusted it says which files make the model.
+  const publisher = request.publisherTrust ? await trustedPublisherSignature(request, hub, revision, ref, signatureFile) : undefined;
   const paths = [...byPath.keys()];
   let selected: string[];
-  if (request.preset) {
+  if (publisher) {
+    selected = selectSignedFiles(request, revision, byPath, publisher.manifest, signaturePath);
+  } else if (request.preset) {
     const preset = await request.preset(new Set(paths), (path) => readRepoFile(request, hub, revision, byPath.get(path)!));
     const included = new Set([...preset, ...(request.include ? selectFiles(paths, request.include) : [])]);
     selected = selectFiles([...included].sort(), ["**"], request.exclude);
@@ -127,18 +138,11 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     throw err;
   });
   const entry: LockedModel = { repo: request.repo, revision, ...(ref === revision ? {} : { ref }), files, ...(gguf ? { gguf } : {}) };
-  const signaturePath = request.signaturePath ?? SIGNATURE_FILE_NAME;
-  const signatureFile = byPath.get(signaturePath);
-  let publisherSigner: Signer | undefined;
   try {
-    if (request.signaturePath && !signatureFile) {
-      throw new ModelGuardError("SIGNATURE_MISSING", `${request.repo}@${ref} has no ${request.signaturePath}`);
-    }
-    if (signatureFile && request.publisherTrust) {
-      const bundle = await downloadSignature(request, hub, revision, signatureFile);
+    if (publisher) {
       // Checked against the digests just computed from the downloaded bytes: nothing is hashed twice.
-      publisherSigner = await verifyPublisherSignature(entry, { path: signaturePath, bundle }, request.publisherTrust);
-      entry.publisherSignatures = [{ path: signaturePath, bundle }];
+      checkPublisherManifest(entry.files, publisher.manifest);
+      entry.publisherSignatures = [{ path: signaturePath, bundle: publisher.bundle }];
     }
   } catch (err) {
     await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
@@ -150,7 +154,7 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   await writeRef(hub.cacheDir, request.repo, ref, revision);
   return {
     entry,
-    ...(publisherSigner ? { publisherSigner } : {}),
+    ...(publisher ? { publisherSigner: publisher.signer } : {}),
     ...(signatureFile && !request.publisherTrust ? { unverifiedSignature: signaturePath } : {}),
   };
 }
@@ -201,6 +205,53 @@ async function readRepoFile(request: AddModelRequest, hub: HubOptions, revision:
   await rm(result.tempPath, { force: true });
   checkAgainstTree(request.repo, file, result);
   return result.bytes!;
+}
+
+/**
+ * The repo's publisher signature, verified against the caller's anchors: a repo that should carry
+ * one and does not is refused, not locked unverified.
+ */
+async function trustedPublisherSignature(
+  request: AddModelRequest,
+  hub: HubOptions,
+  revision: string,
+  ref: string,
+  signatureFile: RepoFile | undefined,
+): Promise<TrustedPublisherSignature & { bundle: unknown }> {
+  if (!signatureFile) {
+    throw new ModelGuardError(
+      "SIGNATURE_MISSING",
+      `${request.repo}@${ref} has no publisher signature (${request.signaturePath ?? SIGNATURE_FILE_NAME}) to verify with the trust given`,
+    );
+  }
+  const bundle = await downloadSignature(request, hub, revision, signatureFile);
+  return { bundle, ...(await verifyPublisherSigner(bundle, request.publisherTrust!)) };
+}
+
+/**
+ * What to lock under a trusted publisher signature: by default exactly the files it signed (it
+ * vouches for that set and no other); with globs, what they select, which must then be that set.
+ * The signature file itself is never locked: it is recorded in `publisherSignatures`.
+ */
+function selectSignedFiles(
+  request: AddModelRequest,
+  revision: string,
+  tree: Map<string, RepoFile>,
+  manifest: SignedManifest,
+  signaturePath: string,
+): string[] {
+  if (request.include || request.exclude) {
+    return selectFiles([...tree.keys()], request.include, request.exclude).filter((p) => p !== signaturePath);
+  }
+  const signed = [...manifest.resources.keys()];
+  const absent = signed.filter((p) => !tree.has(p));
+  if (absent.length > 0) {
+    throw new ModelGuardError(
+      "SIGNATURE_INVALID",
+      `${request.repo}@${revision} does not match its publisher signature: it lacks ${absent.slice(0, 10).join(", ")}`,
+    );
+  }
+  return signed;
 }
 
 /** The publisher's signature, read into memory (it is small) and parsed; never placed in the cache. */

@@ -47,7 +47,7 @@ export function registerAdd(program: Command): void {
     .description("lock a model from the Hub: resolve the ref to a commit, download and hash the files, write the lockfile entry")
     .argument("<repo>", "REPO[:QUANT][@REV]: a Hub model repo, a GGUF quantization tag (Q4_K_M, as node-llama-cpp's hf: URIs), and a branch, tag or commit (default main)")
     .option("--name <name>", "the model's name in the lockfile (default: the repo's name)")
-    .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files, or a GGUF repo's only model)", collect)
+    .option("--include <glob>", "files to take (repeatable; default: config, tokenizer and onnx/model.onnx files, or a GGUF repo's only model; with --key or --identity, exactly the files the publisher signed)", collect)
     .option("--exclude <glob>", "files to leave out (repeatable)", collect)
     .option(
       "--preset <task[:dtype]>",

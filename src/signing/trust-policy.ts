@@ -5,8 +5,8 @@ import { decodeBlobSignature, verifyBlobDigest } from "./blob-signature.js";
 import type { ClaimedSigner } from "./bundle-signer.js";
 import { statementMismatch } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
-import { verifyModelSignature, verifySignedPayload, type ModelSignatureTrust } from "./model-signing/verify-model-signature.js";
-import { normalizeResourceName } from "./model-signing/resource-name.js";
+import { verifySignedManifest, verifySignedPayload, type ModelSignatureTrust } from "./model-signing/verify-model-signature.js";
+import type { SignedManifest } from "./model-signing/signed-manifest.js";
 import type { ModelSigner, VerifiedPayload } from "./model-signing/signer.js";
 import type { Certificate } from "./model-signing/x509-chain.js";
 import type { IdentityPolicy } from "./sigstore/identity.js";
@@ -130,52 +130,93 @@ function checkFileSignatures(entry: LockedModel, policy: TrustPolicy, findings: 
   return undefined;
 }
 
+/** A publisher's signature whose signer the policy trusts, and the files it signed. */
+export interface TrustedPublisherSignature {
+  signer: Signer;
+  manifest: SignedManifest;
+}
+
+/**
+ * Step 1 of checking a publisher's `model.sig`: its signer is one the policy trusts (key,
+ * certificate or keyless identity) and it signs whole files by sha256, the only form that can be
+ * compared with locked digests without reading a byte. Throws UNTRUSTED_SIGNER,
+ * SIGNATURE_INVALID or SIGNATURE_MALFORMED.
+ */
+export async function verifyPublisherSigner(
+  bundle: unknown,
+  policy: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot" | "certificateRoots">,
+): Promise<TrustedPublisherSignature> {
+  let verified;
+  try {
+    verified = await verifySignedManifest(bundle, signatureTrust(policy));
+  } catch (err) {
+    if (err instanceof ModelGuardError && err.code === "CERTIFICATE_INVALID") {
+      throw new ModelGuardError("SIGNATURE_INVALID", err.message, { cause: err });
+    }
+    throw err;
+  }
+  const signer = signerOf(verified.signer, "publisher-signature");
+  const { serialization } = verified.manifest;
+  if (serialization.method !== "files" || serialization.hashType !== "sha256") {
+    throw new ModelGuardError(
+      "SIGNATURE_MALFORMED",
+      `the signature hashes the model as ${serialization.method} with ${serialization.hashType}; only whole files with sha256 can be checked against locked digests`,
+    );
+  }
+  return { signer, manifest: verified.manifest };
+}
+
+/**
+ * Step 2: the locked files are exactly the files the publisher signed, each with its signed
+ * sha256 (which pins its size). Nothing the lockfile says exempts a file from this comparison:
+ * not the path the signature was found at, not the signature's own ignore rules (a signed but
+ * ignored file must still be signed with the locked digest; an ignored, unsigned one cannot be
+ * locked), and a signed file left out of the lock is refused too, as `model_signing verify`
+ * refuses a missing file: a publisher vouches for the set of files it signed, and a subset
+ * chosen by whoever wrote the lockfile could change which graph or which optional file loads.
+ * Throws SIGNATURE_INVALID (a digest the publisher did not sign) or SIGNATURE_MISSING (the
+ * signature does not cover the entry's set of files).
+ */
+export function checkPublisherManifest(files: LockedModel["files"], manifest: SignedManifest): void {
+  const unsigned: string[] = [];
+  for (const [path, file] of Object.entries(files)) {
+    const signed = manifest.resources.get(path);
+    if (!signed) unsigned.push(path);
+    else if (signed.algorithm !== "sha256" || signed.digest !== file.sha256) {
+      throw new ModelGuardError("SIGNATURE_INVALID", `the publisher signed ${path} with ${signed.algorithm} ${signed.digest}, the lockfile says sha256 ${file.sha256}`, { file: path });
+    }
+  }
+  const unlocked = [...manifest.resources.keys()].filter((name) => !Object.hasOwn(files, name));
+  const problems: string[] = [];
+  if (unsigned.length > 0) problems.push(`does not cover ${listPaths(unsigned)}`);
+  if (unlocked.length > 0) problems.push(`also signs ${listPaths(unlocked)}, which the lockfile does not lock`);
+  if (problems.length > 0) {
+    throw new ModelGuardError(
+      "SIGNATURE_MISSING",
+      `the publisher's signature is valid but ${problems.join(" and ")}: it vouches only for exactly the files it signed; lock exactly those, or sign this lockfile entry with your own key (\`modelguard sign\`) and verify with that key`,
+    );
+  }
+}
+
+function listPaths(paths: string[]): string {
+  const shown = paths.slice(0, 10).join(", ");
+  return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
+}
+
 /**
  * A publisher's OpenSSF Model Signing signature, checked against the locked digests (no file is
- * read). It vouches for the entry only when it attests every locked file: a file the publisher's
- * ignore rules left out is not vouched for by anyone but the lockfile. Throws UNTRUSTED_SIGNER,
- * SIGNATURE_INVALID (the signer verified but the entry differs from what it signed),
- * SIGNATURE_MISSING (valid, but some locked file is not covered) or SIGNATURE_MALFORMED.
+ * read): a trusted signer (step 1) that signed exactly the locked files with their locked
+ * digests (step 2). `recorded.path` says where the signature was found and plays no part in the
+ * decision. A publisher's signature cannot bind what it never saw: the lockfile's model name,
+ * repo and revision (see the README's security model).
  */
 export async function verifyPublisherSignature(
   entry: Pick<LockedModel, "files">,
   recorded: PublisherSignature,
   policy: Pick<TrustPolicy, "keys" | "identities" | "trustedRoot" | "certificateRoots">,
 ): Promise<Signer> {
-  const digests = new Map(Object.entries(entry.files).filter(([p]) => p !== recorded.path).map(([p, f]) => [p, f.sha256]));
-  let verified;
-  try {
-    verified = await verifyModelSignature(
-      recorded.bundle,
-      { digests },
-      signatureTrust(policy),
-      { allowMissingFiles: true },
-    );
-  } catch (err) {
-    // The signer is verified before digests are compared, so a digest mismatch means the entry
-    // differs from what a trusted publisher signed.
-    if (err instanceof ModelGuardError && (err.code === "DIGEST_MISMATCH" || err.code === "CERTIFICATE_INVALID")) {
-      throw new ModelGuardError("SIGNATURE_INVALID", err.message, { cause: err });
-    }
-    throw err;
-  }
-  const signer = signerOf(verified.signer, "publisher-signature");
-  // Compared here, file by file, rather than trusting the comparison above: that one skips files
-  // the signature's ignore rules name, and a signed-but-ignored file must not count as attested.
-  const unattested: string[] = [];
-  for (const [path, sha256] of digests) {
-    const signed = verified.manifest.resources.get(normalizeResourceName(path));
-    if (!signed) unattested.push(path);
-    else if (signed.algorithm !== "sha256" || signed.digest !== sha256) {
-      throw new ModelGuardError("SIGNATURE_INVALID", `the publisher signed ${path} with ${signed.algorithm} ${signed.digest}, the lockfile says sha256 ${sha256}`);
-    }
-  }
-  if (unattested.length > 0) {
-    throw new ModelGuardError(
-      "SIGNATURE_MISSING",
-      `the publisher's signature is valid but does not cover ${unattested.join(", ")}; sign the lockfile entry with \`modelguard sign\` or stop locking those files`,
-    );
-  }
+  const { signer, manifest } = await verifyPublisherSigner(recorded.bundle, policy);
+  checkPublisherManifest(entry.files, manifest);
   return signer;
 }
 

@@ -149,6 +149,32 @@ describe("checkTrustPolicy with a publisher's model.sig", () => {
     ]);
     expect(await codeOf(() => checkTrustPolicy("m", withPublisher(bundle), trusting(alice)))).toBe("SIGNATURE_INVALID");
   });
+
+  const signedAsLocked = () => publish(Object.entries(entry.files).map(([path, f]) => ({ path, sha256: f.sha256 })));
+
+  it("exempts no locked file because the recorded signature path names it", async () => {
+    const edited = { ...structuredClone(entry), publisherSignatures: [{ path: "model.onnx", bundle: signedAsLocked() }] };
+    edited.files["model.onnx"] = { size: 4, sha256: sha256Hex(Buffer.from("evil")) };
+    expect(await codeOf(() => checkTrustPolicy("m", edited, trusting(alice)))).toBe("SIGNATURE_INVALID");
+    expect(await codeOf(() => checkTrustPolicy("m", edited, { ...trusting(alice), allowUnsigned: true }))).toBe("SIGNATURE_INVALID");
+  });
+
+  it("refuses a signed file the lockfile leaves out, and a locked file the signature does not list", async () => {
+    const subset = { ...withPublisher(signedAsLocked()), files: { "model.onnx": entry.files["model.onnx"]! } };
+    expect(await codeOf(() => checkTrustPolicy("m", subset, trusting(alice)))).toBe("SIGNATURE_MISSING");
+    const extra = withPublisher(publish([{ path: "model.onnx", sha256: entry.files["model.onnx"]!.sha256 }]));
+    expect(await codeOf(() => checkTrustPolicy("m", extra, trusting(alice)))).toBe("SIGNATURE_MISSING");
+  });
+
+  it("refuses a locked file under the signature's own ignore rules that it does not sign", async () => {
+    const bundle = signDsseBundle(
+      IN_TOTO_PAYLOAD_TYPE,
+      Buffer.from(JSON.stringify(buildModelStatement("model", [{ path: "model.onnx", sha256: entry.files["model.onnx"]!.sha256 }], [".gitattributes"]))),
+      alice.privateKey,
+      alice.publicKey,
+    );
+    expect(await codeOf(() => checkTrustPolicy("m", withPublisher(bundle), trusting(alice)))).toBe("SIGNATURE_MISSING");
+  });
 });
 
 describe("a lockfile signature with a malformed statement", () => {
