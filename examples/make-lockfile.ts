@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { loadSigningKey } from "../src/cli/signing-key.js";
 import { sha256Hex } from "../src/digest/sha256.js";
-import { writeLockfile } from "../src/lockfile/lockfile-file.js";
+import { updateLockfile } from "../src/lockfile/update-lockfile.js";
 import type { Lockfile } from "../src/lockfile/types.js";
 import { withSignature } from "../src/signing/sign-locked-model.js";
 import { startLocalHub } from "../local-hub/index.js";
@@ -33,5 +33,5 @@ try {
 } finally {
   await hub.close();
 }
-await writeLockfile(fileURLToPath(new URL("models.lock.json", here)), lockfile);
+await updateLockfile(fileURLToPath(new URL("models.lock.json", here)), () => lockfile, { create: true });
 console.error(`wrote examples/models.lock.json (${EXAMPLE_MODELS.map((m) => m.name).join(", ")})`);

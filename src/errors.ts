@@ -8,6 +8,7 @@ import type { VerifyReport } from "./verify-report.js";
 export const ERROR_CODES = [
   "LOCKFILE_INVALID",
   "LOCKFILE_NOT_FOUND",
+  "LOCKFILE_BUSY",
   "MODEL_NOT_LOCKED",
   "FILE_NOT_LOCKED",
   "FILE_MISSING",

@@ -12,6 +12,7 @@ export type { Lockfile, LockedModel, LockedFile, BlobSignature } from "./lockfil
 export { parseLockfile, validateLockfile } from "./lockfile/validate.js";
 export { serializeLockfile } from "./lockfile/serialize.js";
 export { readLockfile, writeLockfile } from "./lockfile/lockfile-file.js";
+export { updateLockfile, type UpdateLockfileOptions } from "./lockfile/update-lockfile.js";
 export type { Signer } from "./signing/trust-policy.js";
 export { describeSigner } from "./signing/describe-signer.js";
 export type { IdentityPolicy } from "./signing/sigstore/identity.js";

@@ -1,8 +1,8 @@
 import { ModelGuardError } from "../errors.js";
 import type { HubOptions } from "../hub/hub-options.js";
-import { readLockfile, writeLockfile } from "../lockfile/lockfile-file.js";
+import { readLockfile } from "../lockfile/lockfile-file.js";
+import { updateLockfile } from "../lockfile/update-lockfile.js";
 import type { Lockfile } from "../lockfile/types.js";
-import { validateLockfile } from "../lockfile/validate.js";
 import { addModelFromHub, type AddedModel, type AddModelRequest } from "./add-model.js";
 import { mergeLockedModel, type MergeResult } from "./merge-locked-model.js";
 
@@ -27,15 +27,24 @@ async function readOrCreate(path: string): Promise<Lockfile> {
 }
 
 /**
- * `modelguard add` as a library call: lock a model from the Hub (`addModelFromHub`), merge it into
- * the lockfile by the rules of `mergeLockedModel`, and write the lockfile atomically when it
- * changed. A `drift` result writes nothing; the caller refuses it (LOCK_DRIFT) showing the changes.
+ * `modelguard add` as a library call: lock a model from the Hub (`addModelFromHub`), then merge it
+ * into the lockfile by the rules of `mergeLockedModel` through `updateLockfile`: the merge is
+ * decided on the lockfile as it is when it is written (under its lock), so adds running at once
+ * all land. A `drift` result writes nothing; the caller refuses it (LOCK_DRIFT) showing the changes.
  */
 export async function addToLockfile(request: AddToLockfileRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<AddToLockfileResult> {
   const { lockfile: path, name = request.repo.split("/").pop()!, update, ...addRequest } = request;
-  const lockfile = await readOrCreate(path);
+  // A malformed lockfile is refused before anything is downloaded.
+  await readOrCreate(path);
   const added = await addModelFromHub(addRequest, hub, fetchImpl);
-  const merge = mergeLockedModel(lockfile, name, added.entry, { update: update ?? false });
-  if (merge.status === "added" || merge.status === "updated") await writeLockfile(path, validateLockfile(merge.lockfile));
-  return { ...added, name, merge };
+  let merge: MergeResult | undefined;
+  await updateLockfile(
+    path,
+    (lockfile) => {
+      merge = mergeLockedModel(lockfile, name, added.entry, { update: update ?? false });
+      return merge.status === "added" || merge.status === "updated" ? merge.lockfile : undefined;
+    },
+    { create: true },
+  );
+  return { ...added, name, merge: merge! };
 }
