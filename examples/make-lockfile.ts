@@ -28,7 +28,7 @@ try {
       ref: "main",
       files: Object.fromEntries(Object.entries(files).map(([p, b]) => [p, { size: b.length, sha256: sha256Hex(b) }])),
     };
-    lockfile.models[model.name] = withSignature(entry, privateKey, publicKey);
+    lockfile.models[model.name] = withSignature(model.name, entry, privateKey, publicKey);
   }
 } finally {
   await hub.close();

@@ -37,7 +37,7 @@ export function registerSign(program: Command): void {
     const bundles = new Map<string, Awaited<ReturnType<typeof signLockedModelWith>>>();
     let signedBy;
     for (const name of targets) {
-      const bundle = await signLockedModelWith(lockfile.models[name]!, signer);
+      const bundle = await signLockedModelWith(name, lockfile.models[name]!, signer);
       signedBy = claimedSigner(bundle);
       bundles.set(name, bundle);
     }

@@ -9,23 +9,43 @@ export function lockedModelSubject(entry: Pick<LockedModel, "repo" | "revision">
   return `${entry.repo}@${entry.revision}`;
 }
 
-/** The statement `modelguard sign` signs for a lockfile entry: one signature covers every file. */
-export function statementForLockedModel(entry: LockedModel): ModelStatement {
-  return buildModelStatement(
+/**
+ * Where the statement names the model: the lockfile's name for the entry, which is what a service
+ * asks for (`createSession("safety-filter")`), so two signed entries cannot trade names.
+ * model_signing's verifiers ignore predicate fields they do not know.
+ */
+export const LOCKED_MODEL_NAME_FIELD = "lockfile_model_name";
+
+/**
+ * The statement a lockfile signature signs for the entry `name`: the model name, the repo and
+ * commit (the subject) and every file's path and sha256 (the resources). The one builder of it:
+ * every way of signing a lockfile entry (a key, a certificate, Sigstore keyless) signs this, and
+ * `statementMismatch` is its one check.
+ */
+export function statementForLockedModel(name: string, entry: LockedModel): ModelStatement {
+  const statement = buildModelStatement(
     lockedModelSubject(entry),
     Object.entries(entry.files).map(([path, file]) => ({ path, sha256: file.sha256 })),
   );
+  statement.predicate[LOCKED_MODEL_NAME_FIELD] = name;
+  return statement;
 }
 
 /**
  * Why a signed statement does not describe this lockfile entry, or undefined when it does. The
  * sha256 of each file pins its size too, so sizes need no field of their own.
  */
-export function statementMismatch(statement: unknown, entry: LockedModel): string | undefined {
+export function statementMismatch(statement: unknown, name: string, entry: LockedModel): string | undefined {
   const s = statement as Partial<ModelStatement> | null;
   if (!s || typeof s !== "object") return "the signed payload is not a JSON object";
   if (s._type !== IN_TOTO_STATEMENT_V1) return "the signed payload is not an in-toto v1 statement";
   if (s.predicateType !== MODEL_SIGNING_PREDICATE_V1) return `unexpected predicate type ${JSON.stringify(s.predicateType)}`;
+  if (!s.predicate || typeof s.predicate !== "object") return "the statement has no predicate";
+  const signedName = (s.predicate as Record<string, unknown>)[LOCKED_MODEL_NAME_FIELD];
+  if (signedName === undefined) {
+    return `it was signed by a modelguard that did not sign the model name; re-sign it: \`modelguard sign ${name} --key KEY\``;
+  }
+  if (signedName !== name) return `it was signed for the model named ${JSON.stringify(signedName)}, not ${JSON.stringify(name)}`;
   const subject = Array.isArray(s.subject) && s.subject.length === 1 ? s.subject[0] : undefined;
   const expectedSubject = lockedModelSubject(entry);
   if (!subject || subject.name !== expectedSubject) {

@@ -9,21 +9,21 @@ import { signDsse, type DsseSigner } from "./sign-dsse.js";
 
 /**
  * The bytes every signature of a lockfile entry signs, in every mode: the entry's statement
- * (repo, revision, every file's digest), indented like model_signing's payload. The bytes are
+ * (the model name, repo, revision, every file's path and digest), indented like model_signing's payload. The bytes are
  * signed as written, so layout is free.
  */
-export function lockedModelPayload(entry: LockedModel): Buffer {
-  return Buffer.from(JSON.stringify(statementForLockedModel(entry), null, 2), "utf8");
+export function lockedModelPayload(name: string, entry: LockedModel): Buffer {
+  return Buffer.from(JSON.stringify(statementForLockedModel(name, entry), null, 2), "utf8");
 }
 
 /** A Sigstore bundle signing this lockfile entry with a key. */
-export function signLockedModel(entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): SerializedBundle {
-  return signDsseBundle(IN_TOTO_PAYLOAD_TYPE, lockedModelPayload(entry), privateKey, publicKey);
+export function signLockedModel(name: string, entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): SerializedBundle {
+  return signDsseBundle(IN_TOTO_PAYLOAD_TYPE, lockedModelPayload(name, entry), privateKey, publicKey);
 }
 
 /** A Sigstore bundle signing this lockfile entry in any mode (key, certificate, keyless). */
-export function signLockedModelWith(entry: LockedModel, signer: DsseSigner): Promise<SerializedBundle> {
-  return signDsse(IN_TOTO_PAYLOAD_TYPE, lockedModelPayload(entry), signer);
+export function signLockedModelWith(name: string, entry: LockedModel, signer: DsseSigner): Promise<SerializedBundle> {
+  return signDsse(IN_TOTO_PAYLOAD_TYPE, lockedModelPayload(name, entry), signer);
 }
 
 /**
@@ -38,6 +38,6 @@ export function withBundle(entry: LockedModel, bundle: SerializedBundle): Locked
 }
 
 /** The entry with a fresh signature by this key (see withBundle). */
-export function withSignature(entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): LockedModel {
-  return withBundle(entry, signLockedModel(entry, privateKey, publicKey));
+export function withSignature(name: string, entry: LockedModel, privateKey: KeyObject, publicKey: KeyObject): LockedModel {
+  return withBundle(entry, signLockedModel(name, entry, privateKey, publicKey));
 }

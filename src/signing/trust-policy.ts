@@ -70,7 +70,7 @@ function signerOf(signer: ModelSigner, via: "model-signature" | "publisher-signa
  * Lockfile signatures (`modelguard sign`), by key, certificate or keyless identity: the signer
  * is verified as a model.sig's is, then the signed statement must be this entry's.
  */
-async function checkModelSignatures(entry: LockedModel, policy: TrustPolicy, findings: Findings): Promise<Signer | undefined> {
+async function checkModelSignatures(name: string, entry: LockedModel, policy: TrustPolicy, findings: Findings): Promise<Signer | undefined> {
   for (const [index, bundleJson] of (entry.signatures ?? []).entries()) {
     const at = `signatures[${index}]`;
     let signed: VerifiedPayload;
@@ -95,7 +95,7 @@ async function checkModelSignatures(entry: LockedModel, policy: TrustPolicy, fin
       findings.invalid.push(`${at} signs a payload that is not JSON`);
       continue;
     }
-    const mismatch = statementMismatch(statement, entry);
+    const mismatch = statementMismatch(statement, name, entry);
     if (mismatch) {
       findings.invalid.push(`the lockfile entry changed after signing: ${mismatch}`);
       continue;
@@ -247,7 +247,7 @@ async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy,
 export async function checkTrustPolicy(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
   const findings: Findings = { invalid: [], untrusted: [], uncovered: [] };
   const signer =
-    (await checkModelSignatures(entry, policy, findings)) ??
+    (await checkModelSignatures(modelName, entry, policy, findings)) ??
     checkFileSignatures(entry, policy, findings) ??
     (await checkPublisherSignatures(entry, policy, findings));
   if (signer) return signer;

@@ -28,7 +28,7 @@ async function setup() {
     b: { repo: "org/b", files: { "weights.bin": Buffer.alloc(1000, 1) } },
   });
   const keys = await makeKeys(made.dir);
-  made.lockfile.models.a = withSignature(made.lockfile.models.a!, keys.privateKey, keys.publicKey);
+  made.lockfile.models.a = withSignature("a", made.lockfile.models.a!, keys.privateKey, keys.publicKey);
   await writeLockfile(made.lockfilePath, made.lockfile);
   const g = ["--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir];
   return { ...made, keys, g };

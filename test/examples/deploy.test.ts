@@ -16,7 +16,7 @@ async function setup() {
   const made = await makeCachedModels({ m: { repo: "org/m", files: { "model.onnx": buildAddModel({ weights: Float32Array.from([1]), dims: [1] }).model } } });
   const keys = await makeKeys(made.dir, "ops");
   const other = await makeKeys(made.dir, "other");
-  made.lockfile.models.m = withSignature(made.lockfile.models.m!, keys.privateKey, keys.publicKey);
+  made.lockfile.models.m = withSignature("m", made.lockfile.models.m!, keys.privateKey, keys.publicKey);
   await writeLockfile(made.lockfilePath, made.lockfile);
   // `modelguard` on PATH, as `npm link` or a global install puts it in the image.
   const shim = join(made.dir, "modelguard");

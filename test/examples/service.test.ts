@@ -379,7 +379,7 @@ describe("the example service on models built here", () => {
       pair: { repo: "org/pair", files: { "model.onnx": pair.model } },
       vocab: { repo: "org/vocab", files: { "vocab.txt": Buffer.from("a\nb\n") } },
     });
-    for (const name of ["pair", "vocab"]) made.lockfile.models[name] = withSignature(made.lockfile.models[name]!, alice.privateKey, alice.publicKey);
+    for (const name of ["pair", "vocab"]) made.lockfile.models[name] = withSignature(name, made.lockfile.models[name]!, alice.privateKey, alice.publicKey);
     await writeLockfile(made.lockfilePath, made.lockfile);
     svc = await serve(SERVICE, ["--port", "0", "--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir, "--key", alice.publicPath, "--offline"], cleanEnv());
   });
@@ -478,7 +478,7 @@ describe("the example service refuses to start", () => {
     // Signed and intact: only the graph's reference to an unlocked file gives it away.
     const model = buildAddModel({ weights: Float32Array.from([1, 2, 3, 4]), dims: [4], external: { location: "model.onnx_data" } });
     const made = await makeCachedModels({ adder: { repo: "org/adder", files: { "onnx/model.onnx": model.model } } });
-    made.lockfile.models.adder = withSignature(made.lockfile.models.adder!, alice.privateKey, alice.publicKey);
+    made.lockfile.models.adder = withSignature("adder", made.lockfile.models.adder!, alice.privateKey, alice.publicKey);
     await writeLockfile(made.lockfilePath, made.lockfile);
     // The data sits next to the graph in the cache, where a loader by path would find it.
     await writeFile(join(snapshotDir(made.cacheDir, "org/adder", made.lockfile.models.adder!.revision), "onnx/model.onnx_data"), model.externalFiles["model.onnx_data"]!);

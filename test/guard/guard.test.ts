@@ -23,7 +23,7 @@ const Y = [11, 22, 33, 44];
 async function setup(files: Record<string, Uint8Array>, signer: typeof alice | null = alice) {
   const made = await makeCachedModels({ add: { repo: "org/add", files } });
   if (signer) {
-    made.lockfile.models.add = withSignature(made.lockfile.models.add!, signer.privateKey, signer.publicKey);
+    made.lockfile.models.add = withSignature("add", made.lockfile.models.add!, signer.privateKey, signer.publicKey);
     await writeLockfile(made.lockfilePath, made.lockfile);
   }
   const open = (options: { allowUnsigned?: boolean; keys?: string[] } = {}) =>

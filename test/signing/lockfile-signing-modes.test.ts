@@ -42,7 +42,7 @@ const codeOf = async (p: Promise<unknown>) => ((await rejection(p)) as { code?: 
 
 describe("keyless lockfile signatures", () => {
   it("sign through Fulcio and Rekor and verify offline by identity and issuer", async () => {
-    const bundle = await signLockedModelWith(entry, keyless);
+    const bundle = await signLockedModelWith("m", entry, keyless);
     expect(bundle.verificationMaterial.certificate).toBeDefined();
     expect(bundle.verificationMaterial.tlogEntries[0]?.kindVersion).toEqual({ kind: "dsse", version: "0.0.1" });
     const signed = withBundle(entry, bundle);
@@ -55,7 +55,7 @@ describe("keyless lockfile signatures", () => {
   });
 
   it("refuse another identity, another issuer, and a keyless signature when only keys are trusted", async () => {
-    const signed = withBundle(entry, await signLockedModelWith(entry, keyless));
+    const signed = withBundle(entry, await signLockedModelWith("m", entry, keyless));
     expect(await codeOf(checkTrustPolicy("m", signed, trusting({ identities: [{ subject: "mallory@example.com", issuer: sigstore.oidc.url }] })))).toBe("UNTRUSTED_SIGNER");
     expect(await codeOf(checkTrustPolicy("m", signed, trusting({ identities: [{ subject: ALICE, issuer: "https://accounts.example.com" }] })))).toBe("UNTRUSTED_SIGNER");
     const key = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey;
@@ -65,7 +65,7 @@ describe("keyless lockfile signatures", () => {
   });
 
   it("refuse an entry changed after signing, even when unsigned models are allowed", async () => {
-    const signed = withBundle(entry, await signLockedModelWith(entry, keyless));
+    const signed = withBundle(entry, await signLockedModelWith("m", entry, keyless));
     const edited: LockedModel = structuredClone(signed);
     edited.files["model.onnx"]!.sha256 = "0".repeat(64);
     const policy = trusting({ identities: [{ subject: ALICE, issuer: sigstore.oidc.url }] });
@@ -74,8 +74,8 @@ describe("keyless lockfile signatures", () => {
   });
 
   it("refuse a log entry made for other bytes", async () => {
-    const bundle = await signLockedModelWith(entry, keyless);
-    const other = await signLockedModelWith({ ...entry, revision: "2".repeat(40) }, keyless);
+    const bundle = await signLockedModelWith("m", entry, keyless);
+    const other = await signLockedModelWith("m", { ...entry, revision: "2".repeat(40) }, keyless);
     // A genuine entry of the trusted log, but for another signature and payload.
     const swapped = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: other.verificationMaterial.tlogEntries } };
     const err = await rejection(checkTrustPolicy("m", { ...entry, signatures: [swapped] }, trusting({ identities: [{ subject: ALICE, issuer: sigstore.oidc.url }] })));
@@ -86,7 +86,7 @@ describe("keyless lockfile signatures", () => {
   it("refuse a certificate from a CA the trusted root does not list", async () => {
     const otherFulcio = await startFulcio([sigstore.oidc], "other-fulcio");
     try {
-      const bundle = await signLockedModelWith(entry, {
+      const bundle = await signLockedModelWith("m", entry, {
         ...keyless,
         fulcioUrl: otherFulcio.url,
         // The signer's own check passes against a root that lists the other CA too.
@@ -103,9 +103,9 @@ describe("keyless lockfile signatures", () => {
   it("refuse a certificate that had expired when the log recorded the signature; the signer refuses it first", async () => {
     sigstore.fulcio.validity = { notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() - 1800_000) };
     try {
-      expect(await codeOf(signLockedModelWith(entry, keyless))).toBe("UNTRUSTED_SIGNER");
+      expect(await codeOf(signLockedModelWith("m", entry, keyless))).toBe("UNTRUSTED_SIGNER");
       // Signed by sigstore-js without modelguard's check after signing.
-      const bundle = await attest(lockedModelPayload(entry), IN_TOTO_PAYLOAD_TYPE, {
+      const bundle = await attest(lockedModelPayload("m", entry), IN_TOTO_PAYLOAD_TYPE, {
         identityToken: keyless.identityToken,
         fulcioURL: keyless.fulcioUrl,
         rekorURL: keyless.rekorUrl,
@@ -120,19 +120,19 @@ describe("keyless lockfile signatures", () => {
 
   it("fail to sign with FETCH_FAILED naming Fulcio when it refuses the token", async () => {
     const expired = sigstore.oidc.token({ sub: "alice", email: ALICE, email_verified: true, exp: Math.floor(Date.now() / 1000) - 60 });
-    const err = await rejection(signLockedModelWith(entry, { ...keyless, identityToken: expired }));
+    const err = await rejection(signLockedModelWith("m", entry, { ...keyless, identityToken: expired }));
     expect(isModelGuardError(err, "FETCH_FAILED")).toBe(true);
     expect(err).toMatchObject({ httpStatus: 401, url: sigstore.fulcio.url });
     expect((err as Error).message).toMatch(/Fulcio .* expired/);
     expect((err as Error).message).not.toContain(expired);
-    expect(await codeOf(signLockedModelWith(entry, { ...keyless, identityToken: "not-a-token" }))).toBe("USAGE");
+    expect(await codeOf(signLockedModelWith("m", entry, { ...keyless, identityToken: "not-a-token" }))).toBe("USAGE");
   });
 
   it("replace the same identity's older signature and keep other signers'", async () => {
     const key = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    const byKey = withSignature(entry, key.privateKey, key.publicKey);
-    const once = withBundle(byKey, await signLockedModelWith(byKey, keyless));
-    const twice = withBundle(once, await signLockedModelWith(once, keyless));
+    const byKey = withSignature("m", entry, key.privateKey, key.publicKey);
+    const once = withBundle(byKey, await signLockedModelWith("m", byKey, keyless));
+    const twice = withBundle(once, await signLockedModelWith("m", once, keyless));
     expect(twice.signatures).toHaveLength(2);
     expect(twice.signatures!.map((b) => claimedSigner(b)?.kind)).toEqual(["key", "identity"]);
     expect(claimedSigner(twice.signatures![1])).toEqual({ kind: "identity", subject: ALICE, issuer: sigstore.oidc.url });
@@ -162,7 +162,7 @@ describe("certificate lockfile signatures", () => {
   const signer: DsseSigner = { mode: "certificate", privateKey: signerKeys.privateKey, certificates: pem(leaf, intermediate.certificate) };
 
   it("round-trip: sign with key and chain, verify against the root", async () => {
-    const bundle = await signLockedModelWith(entry, signer);
+    const bundle = await signLockedModelWith("m", entry, signer);
     expect(bundle.verificationMaterial.x509CertificateChain?.certificates).toHaveLength(2);
     expect(bundle.verificationMaterial.tlogEntries).toEqual([]);
     const signed = withBundle(entry, bundle);
@@ -187,7 +187,7 @@ describe("certificate lockfile signatures", () => {
   });
 
   it("refuses to sign with a certificate that is not the key's", async () => {
-    const err = await rejection(signLockedModelWith(entry, { ...signer, privateKey: ec().privateKey }));
+    const err = await rejection(signLockedModelWith("m", entry, { ...signer, privateKey: ec().privateKey }));
     expect(isModelGuardError(err, "CERTIFICATE_INVALID")).toBe(true);
   });
 });

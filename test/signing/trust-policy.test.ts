@@ -31,7 +31,7 @@ function trusting(...keys: { publicKey: import("node:crypto").KeyObject }[]): Tr
 
 
 describe("checkTrustPolicy with model signatures", async () => {
-  const signed = withSignature(entry, alice.privateKey, alice.publicKey);
+  const signed = withSignature("m", entry, alice.privateKey, alice.publicKey);
 
   it("accepts an entry signed by a trusted key and names the signer", async () => {
     expect(await checkTrustPolicy("m", signed, trusting(alice))).toEqual({
@@ -67,6 +67,22 @@ describe("checkTrustPolicy with model signatures", async () => {
     expect(await codeOf(() => checkTrustPolicy("m", edited, { ...trusting(alice), allowUnsigned: true }))).toBe("SIGNATURE_INVALID");
   });
 
+  it("refuses a signed entry under another model name: two signed entries cannot trade names", async () => {
+    const other = withSignature("other", lockedEntry("org/other", { "onnx/model.onnx": Buffer.from("other graph") }), alice.privateKey, alice.publicKey);
+    const err = await checkTrustPolicy("safety-filter", other, trusting(alice)).catch((e: Error & { code: string }) => e);
+    expect(err).toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect((err as Error).message).toContain('signed for the model named "other", not "safety-filter"');
+    expect(await codeOf(() => checkTrustPolicy("m2", signed, { ...trusting(alice), allowUnsigned: true }))).toBe("SIGNATURE_INVALID");
+  });
+
+  it("refuses a signature whose statement does not name the model, saying to re-sign", async () => {
+    const old = buildModelStatement(`${entry.repo}@${entry.revision}`, Object.entries(entry.files).map(([path, f]) => ({ path, sha256: f.sha256 })));
+    const bundle = signDsseBundle(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(old)), alice.privateKey, alice.publicKey);
+    const err = await checkTrustPolicy("m", { ...entry, signatures: [bundle] }, trusting(alice)).catch((e: Error & { code: string }) => e);
+    expect(err).toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect((err as Error).message).toContain("re-sign it: `modelguard sign m --key KEY`");
+  });
+
   it("refuses an altered signature from a trusted key", async () => {
     const bundle = structuredClone(signed.signatures![0]) as { dsseEnvelope: { signatures: { sig: string }[] } };
     const sig = Buffer.from(bundle.dsseEnvelope.signatures[0]!.sig, "base64");
@@ -82,21 +98,22 @@ describe("checkTrustPolicy with model signatures", async () => {
   });
 
   it("accepts when any one of several signatures is by a trusted key", async () => {
-    const both = withSignature(withSignature(entry, mallory.privateKey, mallory.publicKey), alice.privateKey, alice.publicKey);
+    const both = withSignature("m", withSignature("m", entry, mallory.privateKey, mallory.publicKey), alice.privateKey, alice.publicKey);
     expect(both.signatures).toHaveLength(2);
     expect(await checkTrustPolicy("m", both, trusting(alice))).toMatchObject({ kind: "key" });
     // Re-signing with the same key replaces its old signature instead of piling up.
-    expect(withSignature(both, alice.privateKey, alice.publicKey).signatures).toHaveLength(2);
+    expect(withSignature("m", both, alice.privateKey, alice.publicKey).signatures).toHaveLength(2);
   });
 
   it("writes the OpenSSF model_signing v1.0 statement over the entry", async () => {
-    const bundle = signLockedModel(entry, alice.privateKey, alice.publicKey);
+    const bundle = signLockedModel("m", entry, alice.privateKey, alice.publicKey);
     expect(bundle.mediaType).toBe("application/vnd.dev.sigstore.bundle.v0.3+json");
     // Written as model_signing writes it: the empty log list is there, not dropped.
     expect(bundle.verificationMaterial.tlogEntries).toEqual([]);
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope!.payload, "base64").toString("utf8"));
     expect(statement.predicateType).toBe("https://model_signing/signature/v1.0");
     expect(statement.subject[0].name).toBe(`org/model@${entry.revision}`);
+    expect(statement.predicate.lockfile_model_name).toBe("m");
     expect(statement.predicate.resources.map((r: { name: string }) => r.name)).toEqual(["onnx/model.onnx", "tokenizer.json"]);
   });
 });
@@ -179,7 +196,7 @@ describe("checkTrustPolicy with a publisher's model.sig", () => {
 
 describe("a lockfile signature with a malformed statement", () => {
   it("is SIGNATURE_INVALID, not a crash, even when signed by a trusted key", async () => {
-    const statement = statementForLockedModel(entry) as unknown as { predicate: { resources: { digest: unknown }[] } };
+    const statement = statementForLockedModel("m", entry) as unknown as { predicate: { resources: { digest: unknown }[] } };
     statement.predicate.resources[0]!.digest = 42;
     const bundle = signDsseBundle(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), alice.privateKey, alice.publicKey);
     expect(await codeOf(() => checkTrustPolicy("m", { ...entry, signatures: [bundle] }, trusting(alice)))).toBe("SIGNATURE_INVALID");
