@@ -127,8 +127,10 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
     throw err;
   }
-  const files: LockedModel["files"] = {};
-  for (const [path, result] of [...downloaded, ...reused].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { size: result.size, sha256: result.sha256 };
+  // fromEntries, not assignment: a file named "__proto__" is a file like any other.
+  const files: LockedModel["files"] = Object.fromEntries(
+    [...downloaded, ...reused].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, result]) => [path, { size: result.size, sha256: result.sha256 }]),
+  );
   const gguf = await ggufLayoutOf(Object.keys(files), async (p) => {
     const header = await readGgufFileMetadata(downloaded.get(p)?.tempPath ?? reused.get(p)!.path, ["general.type"], `${request.repo}: ${p}`);
     const type = header.values.get("general.type");

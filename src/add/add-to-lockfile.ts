@@ -2,6 +2,7 @@ import { ModelGuardError } from "../errors.js";
 import type { HubOptions } from "../hub/hub-options.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import { updateLockfile } from "../lockfile/update-lockfile.js";
+import { modelNameProblem } from "../lockfile/validate.js";
 import type { Lockfile } from "../lockfile/types.js";
 import { addModelFromHub, type AddedModel, type AddModelRequest } from "./add-model.js";
 import { mergeLockedModel, type MergeResult } from "./merge-locked-model.js";
@@ -34,6 +35,8 @@ async function readOrCreate(path: string): Promise<Lockfile> {
  */
 export async function addToLockfile(request: AddToLockfileRequest, hub: HubOptions, fetchImpl: typeof fetch): Promise<AddToLockfileResult> {
   const { lockfile: path, name = request.repo.split("/").pop()!, update, ...addRequest } = request;
+  const nameProblem = modelNameProblem(name);
+  if (nameProblem) throw new ModelGuardError("USAGE", `the model name ${JSON.stringify(name)} ${nameProblem}`);
   // A malformed lockfile is refused before anything is downloaded.
   await readOrCreate(path);
   const added = await addModelFromHub(addRequest, hub, fetchImpl);

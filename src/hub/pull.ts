@@ -34,11 +34,12 @@ export interface PullOptions {
  */
 export async function pullModels(lockfile: Lockfile, names: readonly string[], hub: HubOptions, options: PullOptions = {}): Promise<PulledFile[]> {
   const limit = pLimit(options.concurrency ?? 4);
-  const repos = new Set(names.map((m) => lockfile.models[m]?.repo).filter((r): r is string => r !== undefined));
+  const entryOf = (model: string) => (Object.hasOwn(lockfile.models, model) ? lockfile.models[model] : undefined);
+  const repos = new Set(names.map((m) => entryOf(m)?.repo).filter((r): r is string => r !== undefined));
   if (!hub.offline) await Promise.all([...repos].map((repo) => removeStaleParts(blobsDir(hub.cacheDir, repo))));
   const jobs: Promise<PulledFile>[] = [];
   for (const model of names) {
-    const entry = lockfile.models[model];
+    const entry = entryOf(model);
     if (!entry) throw new ModelGuardError("MODEL_NOT_LOCKED", `model ${model} is not in the lockfile`, { model });
     for (const [file, locked] of Object.entries(entry.files)) {
       jobs.push(

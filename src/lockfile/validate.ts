@@ -1,5 +1,6 @@
 import { ModelGuardError } from "../errors.js";
 import { jsonPath } from "./json-path.js";
+import { checkJsonStructure } from "./strict-json.js";
 import { collisionKey, unsafePathReason } from "./safe-path.js";
 import type { Lockfile } from "./types.js";
 
@@ -20,6 +21,11 @@ function invalid(path: string, problem: string, model?: string, file?: string): 
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Why `name` cannot name a model in a lockfile, or undefined when it can. */
+export function modelNameProblem(name: string): string | undefined {
+  return MODEL_NAME.test(name) ? undefined : "is not a valid model name (letters, digits, '.', '_', '-'; at most 96)";
 }
 
 export function repoIdProblem(repo: string): string | undefined {
@@ -48,9 +54,8 @@ export function validateLockfile(data: unknown): Lockfile {
 
   for (const [name, model] of Object.entries(data.models)) {
     const at = (...rest: (string | number)[]) => jsonPath("models", name, ...rest);
-    if (!MODEL_NAME.test(name)) {
-      throw invalid(at(), "is not a valid model name (letters, digits, '.', '_', '-'; at most 96)", name);
-    }
+    const nameProblem = modelNameProblem(name);
+    if (nameProblem) throw invalid(at(), nameProblem, name);
     if (!isPlainObject(model)) throw invalid(at(), "must be an object", name);
     if (typeof model.repo !== "string") throw invalid(at("repo"), "must be a string", name);
     const repoProblem = repoIdProblem(model.repo);
@@ -138,6 +143,7 @@ export function parseLockfile(text: string, source = "models.lock.json"): Lockfi
   } catch (err) {
     throw new ModelGuardError("LOCKFILE_INVALID", `${source} is not valid JSON: ${(err as Error).message}`);
   }
+  checkJsonStructure(text, source);
   try {
     return validateLockfile(data);
   } catch (err) {
