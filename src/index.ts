@@ -16,3 +16,4 @@ export { updateLockfile, type UpdateLockfileOptions } from "./lockfile/update-lo
 export type { Signer } from "./signing/trust-policy.js";
 export { describeSigner } from "./signing/describe-signer.js";
 export type { IdentityPolicy } from "./signing/sigstore/identity.js";
+export { escapeForTerminal } from "./terminal-text.js";

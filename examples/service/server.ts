@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { escapeForTerminal } from "modelguard";
 import { parseConfig, USAGE, UsageError, type ServiceConfig } from "./config.js";
 import { loadModels, releaseSessions, StartupError, toFailure, type ServedModel } from "./load-models.js";
 import { createHandler, type ServiceState } from "./routes.js";
@@ -17,9 +18,10 @@ export interface ServiceIo {
   stderr: (line: string) => void;
 }
 
+// Startup messages quote the lockfile, the cache and the Hub: escaped before they reach a terminal.
 const processIo: ServiceIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${escapeForTerminal(line, { keepNewlines: true })}\n`),
 };
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
+import { escapeForTerminal } from "../terminal-text.js";
 
 /** Reads a file named on the command line; a missing one is a usage error naming it. */
 export async function readInputFile(path: string, what: string): Promise<Buffer> {
@@ -16,6 +17,8 @@ export function writeOut(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
+/** A line (or lines) of text for a person: whatever outside text it holds cannot drive the terminal. */
 export function writeErr(text: string): void {
-  process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+  const safe = escapeForTerminal(text, { keepNewlines: true });
+  process.stderr.write(safe.endsWith("\n") ? safe : `${safe}\n`);
 }

@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "./global-options.js";
+import { escapeForTerminal } from "../terminal-text.js";
 
 /** Per-file bars and a total (bytes, rate, ETA) while files download; nothing off a TTY or with --quiet/--json. */
 export interface DownloadProgress {
@@ -33,7 +34,7 @@ export function createDownloadProgress(global: GlobalOptions, stream: NodeJS.Wri
     start(file, size) {
       totalBytes += size;
       total.setTotal(totalBytes);
-      bars.set(file, multi.create(size, 0, { name: file, speed: "0 B" }));
+      bars.set(file, multi.create(size, 0, { name: escapeForTerminal(file), speed: "0 B" }));
     },
     advance(file, bytes) {
       done += bytes;

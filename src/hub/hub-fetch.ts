@@ -1,4 +1,5 @@
 import { ModelGuardError } from "../errors.js";
+import { escapeForTerminal } from "../terminal-text.js";
 import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from "./retry.js";
 
 /** The Hub's own account of a failed request (`X-Error-Code`, `X-Error-Message`), made readable. */
@@ -9,19 +10,49 @@ const HUB_ERROR_HINTS: Record<string, string> = {
   GatedRepo: "gated repository: accept its conditions on the Hub and set HF_TOKEN",
 };
 
+/** An error body is read only this far: it is shown, not kept. */
+const ERROR_BODY_LIMIT = 4096;
+
+async function readErrorBody(response: Response): Promise<string> {
+  if (!response.body) return "";
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = response.body.getReader();
+  try {
+    while (length < ERROR_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+    }
+  } catch {
+    // A body that breaks off says no more than the status does.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_LIMIT).toString("utf8");
+}
+
+/** What the Hub said, as one line of printable text of a sane length. */
+function hubText(text: string | undefined): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  return escapeForTerminal(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
 export async function hubHttpError(response: Response, url: string, what: string): Promise<ModelGuardError> {
   const code = response.headers.get("X-Error-Code") ?? undefined;
   let detail = response.headers.get("X-Error-Message") ?? undefined;
   if (!detail) {
-    const body = await response.text().catch(() => "");
+    const body = await readErrorBody(response);
     try {
-      detail = (JSON.parse(body) as { error?: string }).error;
+      const error = (JSON.parse(body) as { error?: unknown } | null)?.error;
+      detail = typeof error === "string" ? error : undefined;
     } catch {
-      detail = body.slice(0, 200) || undefined;
+      detail = body;
     }
   }
-  const hint = code ? HUB_ERROR_HINTS[code] ?? code : undefined;
-  const parts = [`HTTP ${response.status}`, hint, detail].filter(Boolean).join(": ");
+  const hint = code ? (Object.hasOwn(HUB_ERROR_HINTS, code) ? HUB_ERROR_HINTS[code] : hubText(code)) : undefined;
+  const parts = [`HTTP ${response.status}`, hint, hubText(detail)].filter(Boolean).join(": ");
   return new ModelGuardError("FETCH_FAILED", `${what}: ${parts} (${url})`, { httpStatus: response.status, url });
 }
 

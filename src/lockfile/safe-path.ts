@@ -6,6 +6,9 @@
 export function unsafePathReason(path: string): string | undefined {
   if (path.length === 0) return "is empty";
   if (path.includes("\0")) return "contains a NUL byte";
+  // Printed in every message about the file: a newline or escape sequence in it could forge or
+  // hide what modelguard prints (see terminal-text.ts); no model needs one in a file name.
+  if (/[\u0001-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(path)) return "contains a control character";
   if (path.includes("\\")) return "contains a backslash";
   if (path.startsWith("/")) return "is absolute";
   if (/^[A-Za-z]:/.test(path)) return "starts with a drive letter";

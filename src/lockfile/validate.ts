@@ -1,6 +1,7 @@
 import { ModelGuardError } from "../errors.js";
 import { jsonPath } from "./json-path.js";
 import { checkJsonStructure } from "./strict-json.js";
+import { escapeForTerminal } from "../terminal-text.js";
 import { collisionKey, unsafePathReason } from "./safe-path.js";
 import type { Lockfile } from "./types.js";
 
@@ -141,7 +142,8 @@ export function parseLockfile(text: string, source = "models.lock.json"): Lockfi
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ModelGuardError("LOCKFILE_INVALID", `${source} is not valid JSON: ${(err as Error).message}`);
+    // V8's message quotes the text around the error, which is the file's, not ours.
+    throw new ModelGuardError("LOCKFILE_INVALID", `${source} is not valid JSON: ${escapeForTerminal((err as Error).message)}`);
   }
   checkJsonStructure(text, source);
   try {

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { ModelGuardError } from "../errors.js";
+import { escapeForTerminal } from "../terminal-text.js";
 import type { LockedModel, PublisherSignature } from "../lockfile/types.js";
 import { decodeBlobSignature, verifyBlobDigest } from "./blob-signature.js";
 import type { ClaimedSigner } from "./bundle-signer.js";
@@ -183,7 +184,7 @@ export function checkPublisherManifest(files: LockedModel["files"], manifest: Si
     const signed = manifest.resources.get(path);
     if (!signed) unsigned.push(path);
     else if (signed.algorithm !== "sha256" || signed.digest !== file.sha256) {
-      throw new ModelGuardError("SIGNATURE_INVALID", `the publisher signed ${path} with ${signed.algorithm} ${signed.digest}, the lockfile says sha256 ${file.sha256}`, { file: path });
+      throw new ModelGuardError("SIGNATURE_INVALID", `the publisher signed ${path} with ${escapeForTerminal(signed.algorithm)} ${signed.digest}, the lockfile says sha256 ${file.sha256}`, { file: path });
     }
   }
   const unlocked = [...manifest.resources.keys()].filter((name) => !Object.hasOwn(files, name));
@@ -199,7 +200,8 @@ export function checkPublisherManifest(files: LockedModel["files"], manifest: Si
 }
 
 function listPaths(paths: string[]): string {
-  const shown = paths.slice(0, 10).join(", ");
+  // Signed names are the publisher's text, not checked like locked paths.
+  const shown = paths.slice(0, 10).map((p) => escapeForTerminal(p)).join(", ");
   return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
 }
 
@@ -222,7 +224,7 @@ export async function verifyPublisherSignature(
 
 async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy, findings: Findings): Promise<Signer | undefined> {
   for (const [index, recorded] of (entry.publisherSignatures ?? []).entries()) {
-    const at = `publisherSignatures[${index}] (${recorded.path})`;
+    const at = `publisherSignatures[${index}] (${escapeForTerminal(recorded.path)})`;
     try {
       return await verifyPublisherSignature(entry, recorded, policy);
     } catch (err) {

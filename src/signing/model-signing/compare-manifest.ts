@@ -3,6 +3,7 @@
  * the signed digests (model_signing compares the two manifests for equality).
  */
 import { ModelGuardError } from "../../errors.js";
+import { escapeForTerminal } from "../../terminal-text.js";
 import type { ResourceDigests } from "./hash-model-files.js";
 import type { SignedManifest } from "./signed-manifest.js";
 
@@ -49,7 +50,8 @@ export function diffManifest(signed: SignedManifest, actual: ResourceDigests, op
 }
 
 function section(title: string, items: string[]): string {
-  const shown = items.slice(0, 5).map((item) => `    ${item}`);
+  // Names come from the signature and the folder, not from us: one line each, whatever they hold.
+  const shown = items.slice(0, 5).map((item) => `    ${escapeForTerminal(item)}`);
   if (items.length > 5) shown.push(`    ... and ${items.length - 5} more`);
   return `  ${title} (${items.length}):\n${shown.join("\n")}`;
 }

@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { ModelGuardError } from "../../errors.js";
+import { escapeForTerminal } from "../../terminal-text.js";
 import { publicKeyId } from "../../keys/load-key.js";
 import { verifyDer } from "../ecdsa.js";
 import { pae, paeCompat } from "./dsse-pae.js";
@@ -27,9 +28,10 @@ export function verifyWithKeys(bundle: DsseBundle, keys: readonly KeyObject[]): 
   // Older signatures carry the raw key instead, which proves nothing: every trusted key is tried.
   const hint = material.publicKey.hint;
   const candidates = hint ? ids.filter((k) => k.id === hint) : ids;
+  const shownHint = escapeForTerminal(hint ?? "");
   if (hint && candidates.length === 0) {
     const trusted = ids.map((k) => k.id).join(", ");
-    throw new ModelGuardError("UNTRUSTED_SIGNER", `the model was signed by key ${hint}, which is not trusted (trusted: ${trusted})`);
+    throw new ModelGuardError("UNTRUSTED_SIGNER", `the model was signed by key ${shownHint}, which is not trusted (trusted: ${trusted})`);
   }
   const signed = pae(envelope.payloadType, envelope.payload);
   for (const { key, id } of candidates) {
@@ -41,7 +43,7 @@ export function verifyWithKeys(bundle: DsseBundle, keys: readonly KeyObject[]): 
   throw new ModelGuardError(
     "SIGNATURE_INVALID",
     hint
-      ? `the signature does not verify with key ${hint} (the signature or the signed statement was altered)`
+      ? `the signature does not verify with key ${shownHint} (the signature or the signed statement was altered)`
       : "the signature does not verify with the trusted key (altered, or made by another key)",
   );
 }
