@@ -8,7 +8,7 @@
  * full syntax tree of the file; this is one linear pass over text JSON.parse already accepted,
  * with no recursion, that only tracks which keys each open object has seen.
  */
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, type ErrorCode } from "../errors.js";
 import { jsonPath } from "./json-path.js";
 
 /** Deeper than any lockfile (its Sigstore bundles nest about ten levels). */
@@ -25,8 +25,8 @@ interface Frame {
   count: number;
 }
 
-function invalid(source: string, message: string): ModelGuardError {
-  return new ModelGuardError("LOCKFILE_INVALID", `${source}: ${message}`);
+function invalid(source: string, message: string, code: ErrorCode): ModelGuardError {
+  return new ModelGuardError(code, `${source}: ${message}`);
 }
 
 function pathOf(stack: Frame[], last?: string | number): string {
@@ -38,10 +38,10 @@ function pathOf(stack: Frame[], last?: string | number): string {
 const WHITESPACE = new Set([" ", "\n", "\r", "\t"]);
 
 /**
- * Throws LOCKFILE_INVALID naming the JSON path of a duplicate key or of nesting past
+ * Throws `code` (LOCKFILE_INVALID unless told) naming the JSON path of a duplicate key or of nesting past
  * MAX_JSON_DEPTH. `text` must be JSON that JSON.parse accepts.
  */
-export function checkJsonStructure(text: string, source: string): void {
+export function checkJsonStructure(text: string, source: string, code: ErrorCode = "LOCKFILE_INVALID"): void {
   const stack: Frame[] = [];
   let key: string | undefined; // the key of the value about to start in the innermost object
   let prev = ""; // the last character that was not whitespace
@@ -56,7 +56,7 @@ export function checkJsonStructure(text: string, source: string): void {
       while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
       if (top?.keys && top.expectKey) {
         key = JSON.parse(text.slice(i, end + 1)) as string;
-        if (top.keys.has(key)) throw invalid(source, `${pathOf(stack, key)} is given twice; a lockfile names each key once`);
+        if (top.keys.has(key)) throw invalid(source, `${pathOf(stack, key)} is given twice; a key may be given once`, code);
         top.keys.add(key);
         top.expectKey = false;
       }
@@ -64,7 +64,7 @@ export function checkJsonStructure(text: string, source: string): void {
     } else if (c === "{" || c === "[") {
       const at = top === undefined ? undefined : top.keys ? key : index;
       stack.push({ keys: c === "{" ? new Set() : undefined, at, expectKey: true, count: 0 });
-      if (stack.length > MAX_JSON_DEPTH) throw invalid(source, `${pathOf(stack)} nests deeper than ${MAX_JSON_DEPTH} levels`);
+      if (stack.length > MAX_JSON_DEPTH) throw invalid(source, `${pathOf(stack)} nests deeper than ${MAX_JSON_DEPTH} levels`, code);
     } else if (c === "}" || c === "]") {
       stack.pop();
     } else if (c === "," && top?.keys) {
