@@ -248,11 +248,20 @@ async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy,
  */
 export async function checkTrustPolicy(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
   const findings: Findings = { invalid: [], untrusted: [], uncovered: [] };
-  const signer =
-    (await checkModelSignatures(modelName, entry, policy, findings)) ??
-    checkFileSignatures(entry, policy, findings) ??
-    (await checkPublisherSignatures(entry, policy, findings));
-  if (signer) return signer;
+  // Strongest first: a lockfile signature binds the most (see the README's security model). Once
+  // a trusted signer's signature is found broken or not matching the entry, no weaker kind is
+  // tried: the entry was changed after a trusted signer approved it, and a per-file or
+  // publisher signature, which cannot bind the name, repo or paths, must not cover that up.
+  const kinds = [
+    () => checkModelSignatures(modelName, entry, policy, findings),
+    () => checkFileSignatures(entry, policy, findings),
+    () => checkPublisherSignatures(entry, policy, findings),
+  ];
+  for (const kind of kinds) {
+    const signer = await kind();
+    if (signer) return signer;
+    if (findings.invalid.length > 0) break;
+  }
   const where = { model: modelName };
   if (findings.invalid.length > 0) {
     throw new ModelGuardError("SIGNATURE_INVALID", `model ${modelName}: ${findings.invalid[0]}`, where);

@@ -194,6 +194,19 @@ describe("checkTrustPolicy with a publisher's model.sig", () => {
   });
 });
 
+describe("a weaker signature does not cover up a lockfile signature the entry no longer matches", () => {
+  it("per-file signatures by the same key do not pass an entry renamed after it was signed", async () => {
+    const e = structuredClone(entry);
+    for (const [path, bytes] of Object.entries(files)) e.files[path]!.signatures = [{ sig: signBlob(bytes, alice.privateKey) }];
+    const signed = withSignature("m", e, alice.privateKey, alice.publicKey);
+    expect(await checkTrustPolicy("m", signed, trusting(alice))).toMatchObject({ via: "model-signature" });
+    // Under another name the lockfile signature fails; the per-file ones, which bind no name, would pass.
+    expect(await codeOf(() => checkTrustPolicy("safety-filter", signed, trusting(alice)))).toBe("SIGNATURE_INVALID");
+    // Without the lockfile signature the per-file ones are what they are: accepted.
+    expect(await checkTrustPolicy("safety-filter", { ...signed, signatures: [] }, trusting(alice))).toMatchObject({ via: "file-signatures" });
+  });
+});
+
 describe("a lockfile signature with a malformed statement", () => {
   it("is SIGNATURE_INVALID, not a crash, even when signed by a trusted key", async () => {
     const statement = statementForLockedModel("m", entry) as unknown as { predicate: { resources: { digest: unknown }[] } };
