@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   "LOCK_DRIFT",
   "FILE_TOO_LARGE",
   "CACHE_WRITE_FAILED",
+  "CACHE_READ_FAILED",
   "NOT_CACHED",
   "KEY_INVALID",
   "CERTIFICATE_INVALID",
@@ -90,6 +91,7 @@ export function exitCodeFor(code: ErrorCode): 1 | 2 | 3 {
     case "FETCH_FAILED":
     case "NOT_CACHED":
     case "CACHE_WRITE_FAILED":
+    case "CACHE_READ_FAILED":
       return 3;
     default:
       return 2;

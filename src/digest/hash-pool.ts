@@ -17,7 +17,10 @@ const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
 parentPort.on("message", async ({ id, path, algorithm, start, end, noFollow }) => {
   let handle;
   try {
-    handle = await open(path, noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : "r");
+    // Never block on a FIFO; read nothing but a regular file (see open-regular-file.ts).
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0));
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw Object.assign(new Error(path + " is " + (stats.isDirectory() ? "a directory" : stats.isFIFO() ? "a FIFO" : stats.isCharacterDevice() ? "a character device" : "not a regular file") + ", not a regular file"), { code: "ENOTREG" });
     const hash = createHash(algorithm);
     const stop = end ?? Infinity;
     let position = start, which = 0;
@@ -74,9 +77,12 @@ export class HashPool {
     return this.#size;
   }
 
-  /** SHA-256 of a whole file: what `verify` needs. */
+  /**
+   * SHA-256 of a whole file: what `verify` needs. Given the size the file should have, reads at
+   * most one byte more, so a file that never ends cannot keep a worker reading.
+   */
   async hashFile(path: string, sizeHint = Infinity): Promise<{ size: number; sha256: string }> {
-    const { size, digest } = await this.digest(path, { sizeHint });
+    const { size, digest } = await this.digest(path, Number.isFinite(sizeHint) ? { sizeHint, end: sizeHint + 1 } : { sizeHint });
     return { size, sha256: digest };
   }
 

@@ -1,8 +1,14 @@
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import pLimit from "p-limit";
+import { openRegularFile } from "./open-regular-file.js";
 
 const CHUNK = 8 * 1024 * 1024;
+
+/**
+ * Files open at once for reading on this thread, across every caller: a model of 20,000 small
+ * files is checked with a bounded number of descriptors, not one per file (EMFILE under `ulimit -n`).
+ */
+export const openFiles = pLimit(64);
 
 /** The bytes of one file as read, with the SHA-256 of exactly those bytes; or the length found. */
 export type ReadAndHashResult =
@@ -17,10 +23,14 @@ export type ReadAndHashResult =
  * longer file is caught without reading it all, and a file that grows or shrinks while being read
  * is caught too.
  */
-export async function readAndHash(path: string, expectedSize: number): Promise<ReadAndHashResult> {
-  const handle = await open(path, "r");
+export function readAndHash(path: string, expectedSize: number): Promise<ReadAndHashResult> {
+  return openFiles(() => readAndHashNow(path, expectedSize));
+}
+
+async function readAndHashNow(path: string, expectedSize: number): Promise<ReadAndHashResult> {
+  const { handle, stats } = await openRegularFile(path);
   try {
-    const { size } = await handle.stat();
+    const { size } = stats;
     if (size !== expectedSize) return { kind: "size-mismatch", actualSize: size };
     const bytes = Buffer.allocUnsafe(expectedSize);
     const hash = createHash("sha256");
@@ -43,9 +53,13 @@ export async function readAndHash(path: string, expectedSize: number): Promise<R
   }
 }
 
-/** Streams a file through SHA-256 with one reused chunk buffer: for checks that keep no bytes. */
-export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  return hashFileWith(path);
+/**
+ * Streams a file through SHA-256 with one reused chunk buffer: for checks that keep no bytes.
+ * With `expectedSize`, reads at most one byte more than that, so a file that never ends (a device
+ * behind a symlink, one being appended to) cannot keep it reading.
+ */
+export async function hashFile(path: string, expectedSize?: number): Promise<{ size: number; sha256: string }> {
+  return hashFileWith(path, expectedSize);
 }
 
 /**
@@ -54,18 +68,22 @@ export async function hashFile(path: string): Promise<{ size: number; sha256: st
  */
 export async function hashFileWithGitOid(path: string, size: number): Promise<{ size: number; sha256: string; gitBlobSha1: string }> {
   const sha1 = createHash("sha1").update(`blob ${size}\0`);
-  const result = await hashFileWith(path, (chunk) => sha1.update(chunk));
+  const result = await hashFileWith(path, size, (chunk) => sha1.update(chunk));
   return { ...result, gitBlobSha1: sha1.digest("hex") };
 }
 
-async function hashFileWith(path: string, alsoUpdate?: (chunk: Buffer) => void): Promise<{ size: number; sha256: string }> {
-  const handle = await open(path, "r");
+function hashFileWith(path: string, expectedSize?: number, alsoUpdate?: (chunk: Buffer) => void): Promise<{ size: number; sha256: string }> {
+  return openFiles(() => hashFileNow(path, expectedSize === undefined ? Infinity : expectedSize + 1, alsoUpdate));
+}
+
+async function hashFileNow(path: string, limit: number, alsoUpdate?: (chunk: Buffer) => void): Promise<{ size: number; sha256: string }> {
+  const { handle } = await openRegularFile(path);
   try {
     const hash = createHash("sha256");
     const chunk = Buffer.allocUnsafe(CHUNK);
     let size = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK, null);
+    while (size < limit) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(CHUNK, limit - size), null);
       if (bytesRead === 0) break;
       hash.update(chunk.subarray(0, bytesRead));
       alsoUpdate?.(chunk.subarray(0, bytesRead));
@@ -89,8 +107,12 @@ export interface DigestOptions {
 }
 
 /** A digest of a file or of a range of it, streamed on this thread; `size` is the bytes hashed. */
-export async function digestFile(path: string, options: DigestOptions = {}): Promise<{ size: number; digest: string }> {
-  const handle = await open(path, options.noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : "r");
+export function digestFile(path: string, options: DigestOptions = {}): Promise<{ size: number; digest: string }> {
+  return openFiles(() => digestFileNow(path, options));
+}
+
+async function digestFileNow(path: string, options: DigestOptions): Promise<{ size: number; digest: string }> {
+  const { handle } = await openRegularFile(path, { noFollow: options.noFollow ?? false });
   try {
     const hash = createHash(options.algorithm ?? "sha256");
     const chunk = Buffer.allocUnsafe(CHUNK);

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
+import { NOT_REGULAR, describeFileType } from "./open-regular-file.js";
 import { hashFile, readAndHash } from "./read-and-hash.js";
 import type { LockedFile } from "../lockfile/types.js";
 
@@ -33,12 +34,29 @@ function digestMismatch(ref: FileRef, locked: LockedFile, actual: string): Model
   );
 }
 
+function notRegular(ref: FileRef, path: string, what: string, cause?: unknown): ModelGuardError {
+  return new ModelGuardError(
+    "UNSAFE_PATH",
+    `model ${ref.model}: ${ref.file} in the cache (${path}) is ${what}, not a regular file; refusing to read it`,
+    { ...ref, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+/** Every way reading a cached file can fail, as a ModelGuardError naming the model and file. */
 async function guardOpen<T>(ref: FileRef, path: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
+    if (err instanceof ModelGuardError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") throw notCached(ref, path, err);
+    if (code === NOT_REGULAR) throw notRegular(ref, path, (err as Error).message.replace(/^.* is (.*), not a regular file$/, "$1"), err);
+    if (code === "EISDIR") throw notRegular(ref, path, "a directory", err);
+    if (code === "ELOOP") throw new ModelGuardError("UNSAFE_PATH", `model ${ref.model}: ${ref.file} in the cache (${path}) is a symlink loop`, { ...ref, cause: err });
+    if (typeof code === "string") {
+      const hint = code === "EMFILE" || code === "ENFILE" ? " (too many open files: raise `ulimit -n`)" : "";
+      throw new ModelGuardError("CACHE_READ_FAILED", `model ${ref.model}: cannot read ${ref.file} from the cache (${path}): ${code}${hint}`, { ...ref, cause: err });
+    }
     throw err;
   }
 }
@@ -61,7 +79,10 @@ export async function checkLockedFile(
   ref: FileRef,
   hasher: (path: string, size: number) => Promise<{ size: number; sha256: string }> = hashFile,
 ): Promise<number> {
-  const { size } = await guardOpen(ref, path, () => stat(path));
+  const stats = await guardOpen(ref, path, () => stat(path));
+  // Before a byte is read: the hasher opens the path again and checks what it opened too.
+  if (!stats.isFile()) throw notRegular(ref, path, describeFileType(stats));
+  const { size } = stats;
   if (size !== locked.size) throw sizeMismatch(ref, locked, size);
   const result = await guardOpen(ref, path, () => hasher(path, size));
   if (result.size !== locked.size) throw sizeMismatch(ref, locked, result.size);

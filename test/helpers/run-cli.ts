@@ -7,6 +7,7 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  timedOut?: boolean;
 }
 
 export interface RunOptions {
@@ -18,6 +19,8 @@ export interface RunOptions {
    * writes past it are cut short, then fail with EFBIG; Node ignores SIGXFSZ) or `ulimit -n 256`.
    */
   limits?: string;
+  /** Kills the process (SIGKILL) after this long; the result then has `timedOut` and code -1. */
+  timeoutMs?: number;
 }
 
 /** Runs the real CLI as a subprocess, as a user or CI would. */
@@ -38,8 +41,16 @@ export function runNode(args: string[], options: RunOptions = {}): Promise<CliRe
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let timedOut = false;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs);
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    });
     child.stdin.end(options.input ?? "");
   });
 }
