@@ -11,7 +11,7 @@ import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
 import { checkPublisherManifest, verifyPublisherSigner, type Signer, type TrustedPublisherSignature, type TrustPolicy } from "../signing/trust-policy.js";
 import type { SignedManifest } from "../signing/model-signing/signed-manifest.js";
-import { blobNameFor, blobsDir, placeVerifiedFile, writeRef } from "../hub/store-in-cache.js";
+import { blobNameFor, blobsFolder, placeVerifiedFile, writeRef } from "../hub/store-in-cache.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
 import { entryFilesOf } from "../runtimes/known-runtimes.js";
@@ -150,8 +150,14 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
     throw err;
   }
-  for (const [path, result] of downloaded) {
-    await placeVerifiedFile(hub.cacheDir, request.repo, revision, path, result.tempPath, blobNameFor(result));
+  try {
+    for (const [path, result] of downloaded) {
+      await placeVerifiedFile(hub.cacheDir, request.repo, revision, path, result.tempPath, blobNameFor(result));
+    }
+  } catch (err) {
+    // The files placed so far are verified; the rest are not left behind as .part files.
+    await Promise.all([...downloaded.values()].map((d) => rm(d.tempPath, { force: true })));
+    throw err;
   }
   await writeRef(hub.cacheDir, request.repo, ref, revision);
   return {
@@ -180,7 +186,7 @@ function selectRepoFiles(request: AddModelRequest, paths: string[]): string[] {
 }
 
 /** One file of the commit into a temporary file in the cache's blobs/, with the digest the Hub's tree lists for it computed on the way. */
-function downloadRepoFile(
+async function downloadRepoFile(
   request: AddModelRequest,
   hub: HubOptions,
   revision: string,
@@ -194,7 +200,7 @@ function downloadRepoFile(
     revision,
     path: file.path,
     size: file.size,
-    tempDir: blobsDir(hub.cacheDir, request.repo),
+    tempDir: await blobsFolder(hub.cacheDir, request.repo, `${request.repo}: ${file.path}`),
     gitBlobSha1: file.lfsSha256 === undefined,
     ...extra,
   });

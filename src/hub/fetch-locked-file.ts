@@ -4,7 +4,7 @@ import type { LockedFile, LockedModel } from "../lockfile/types.js";
 import { downloadFile } from "./download-file.js";
 import type { HubOptions } from "./hub-options.js";
 import type { RetryPolicy } from "./retry.js";
-import { blobNameFor, blobsDir, placeVerifiedFile } from "./store-in-cache.js";
+import { blobNameFor, blobsFolder, placeVerifiedFile } from "./store-in-cache.js";
 
 const GIT_FILE_LIMIT = 10 * 1000 * 1000;
 
@@ -29,6 +29,9 @@ export async function fetchLockedFile(
   if (hub.offline) {
     throw new ModelGuardError("NOT_CACHED", `model ${ref.model}: ${ref.file} is not cached and HF_HUB_OFFLINE is set`, ref);
   }
+  const tempDir = await blobsFolder(hub.cacheDir, entry.repo, `model ${ref.model}: ${ref.file}`).catch((err: unknown) =>
+    Promise.reject(err instanceof ModelGuardError ? new ModelGuardError(err.code, err.message, { ...ref, cause: err }) : err),
+  );
   const downloaded = await downloadFile({
     hubUrl: hub.hubUrl,
     ...(hub.token ? { token: hub.token } : {}),
@@ -36,7 +39,7 @@ export async function fetchLockedFile(
     revision: entry.revision,
     path: ref.file,
     size: locked.size,
-    tempDir: blobsDir(hub.cacheDir, entry.repo),
+    tempDir,
     // The Hub keeps files over 10 MB in LFS (ETag: the sha256); smaller ones may be plain git
     // files, whose ETag is the git blob SHA-1: computing it lets the blob keep the Hub's name.
     gitBlobSha1: locked.size <= GIT_FILE_LIMIT,
@@ -63,6 +66,12 @@ export async function fetchLockedFile(
       ref,
     );
   }
-  await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
+  try {
+    await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
+  } catch (err) {
+    await rm(downloaded.tempPath, { force: true });
+    if (err instanceof ModelGuardError) throw new ModelGuardError(err.code, `model ${ref.model}: ${err.message}`, { ...ref, cause: err });
+    throw err;
+  }
   return downloaded.bytes;
 }

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from "node:fs/promises";
+import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 /** A download writes its `.part` file continuously; one untouched this long belongs to a dead process. */
@@ -9,6 +9,8 @@ export const STALE_PART_MS = 60 * 60 * 1000;
  * another process may be downloading into a fresh one right now. Never fails the caller.
  */
 export async function removeStaleParts(blobs: string, now = Date.now(), maxAgeMs = STALE_PART_MS): Promise<string[]> {
+  // A `blobs` that is a symlink leads out of the cache: nothing there is ours to remove.
+  if (!(await lstat(blobs).catch(() => undefined))?.isDirectory()) return [];
   const names = await readdir(blobs).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {

@@ -1,14 +1,20 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { open, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { ModelGuardError } from "../errors.js";
 import { sha256Hex } from "../digest/sha256.js";
+import { cacheFolder } from "./cache-folder.js";
 import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import type { LockedFile } from "../lockfile/types.js";
 import { repoFolderName, snapshotFilePath } from "./cache-layout.js";
 
 export function blobsDir(cacheDir: string, repo: string): string {
   return join(cacheDir, repoFolderName(repo), "blobs");
+}
+
+/** `blobs/` of a repo, made if needed, refused if it or the repo folder is a symlink (see cacheFolder). */
+export function blobsFolder(cacheDir: string, repo: string, what: string): Promise<string> {
+  return cacheFolder(cacheDir, [repoFolderName(repo), "blobs"], what);
 }
 
 /**
@@ -39,29 +45,49 @@ export async function placeVerifiedFile(
   blobName: string,
 ): Promise<string> {
   if (!HEX_DIGEST.test(blobName)) throw new Error(`blob name ${JSON.stringify(blobName)} is not a digest (use blobNameFor)`);
-  const blob = join(blobsDir(cacheDir, repo), blobName);
   const target = snapshotFilePath(cacheDir, repo, revision, filePath);
-  await rename(tempPath, blob);
-  await mkdir(dirname(target), { recursive: true });
+  const blob = join(await blobsFolder(cacheDir, repo, filePath), blobName);
+  const folders = [repoFolderName(repo), "snapshots", revision, ...filePath.split("/").slice(0, -1)];
+  const folder = await cacheFolder(cacheDir, folders, filePath);
+  await renameInto(tempPath, blob, filePath);
   const link = `${target}.${randomBytes(6).toString("hex")}.link`;
-  await symlink(relative(dirname(target), blob), link);
   try {
-    await rename(link, target);
+    await symlink(relative(folder, blob), link);
+    await renameInto(link, target, filePath);
   } catch (err) {
     await unlink(link).catch(() => undefined);
-    throw err;
+    throw cacheWriteError(filePath, err);
   }
   return target;
+}
+
+/** A rename into the cache; a directory in the way is named (UNSAFE_PATH), never followed or removed. */
+async function renameInto(from: string, to: string, what: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST") {
+      throw new ModelGuardError("UNSAFE_PATH", `${what}: ${to} in the cache is a directory; refusing to replace it (remove it)`, { file: what });
+    }
+    throw cacheWriteError(what, err);
+  }
 }
 
 /** `refs/{ref}` holds the commit a branch or tag pointed to when it was resolved, as huggingface_hub writes it. */
 export async function writeRef(cacheDir: string, repo: string, ref: string, commit: string): Promise<void> {
   if (ref === commit || ref.includes("..") || ref.startsWith("/")) return;
-  const path = join(cacheDir, repoFolderName(repo), "refs", ...ref.split("/"));
-  await mkdir(dirname(path), { recursive: true });
+  const parts = ref.split("/");
+  const folder = await cacheFolder(cacheDir, [repoFolderName(repo), "refs", ...parts.slice(0, -1)], `refs/${ref}`);
+  const path = join(folder, parts[parts.length - 1]!);
   const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  await writeFile(temp, commit);
-  await rename(temp, path);
+  try {
+    await writeFile(temp, commit, { flag: "wx" });
+    await renameInto(temp, path, `refs/${ref}`);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw cacheWriteError(`refs/${ref}`, err);
+  }
 }
 
 /** Puts bytes already in memory into the cache, checking them against their lock entry first. */
@@ -77,11 +103,10 @@ export async function storeInCache(
   if (bytes.length !== locked.size || digest !== locked.sha256) {
     throw new ModelGuardError("DIGEST_MISMATCH", `${filePath}: refusing to cache bytes that do not match the lock`, { file: filePath });
   }
-  const blobs = blobsDir(cacheDir, repo);
+  const blobs = await blobsFolder(cacheDir, repo, filePath);
   const temp = join(blobs, `.modelguard-${randomBytes(8).toString("hex")}.part`);
   try {
     try {
-      await mkdir(blobs, { recursive: true });
       const handle = await open(temp, "wx", 0o644);
       try {
         await writeFully(handle, bytes, bytes.length, 0);
