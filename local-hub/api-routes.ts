@@ -63,18 +63,33 @@ async function expandEntry(ctx: HubContext, repo: string, commit: CommitRecord, 
   };
 }
 
-function encodeCursor(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+/** `endless`: the page size of an `endless-pages` listing, carried from page to page. */
+function encodeCursor(offset: number, endless?: number): string {
+  return Buffer.from(JSON.stringify(endless === undefined ? { o: offset } : { o: offset, e: endless })).toString("base64url");
 }
 
-function decodeCursor(cursor: string): number {
+function decodeCursor(cursor: string): { offset: number; endless?: number } {
   try {
-    const o = (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown }).o;
-    if (typeof o === "number" && Number.isInteger(o) && o >= 0) return o;
+    const { o, e } = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown; e?: unknown };
+    const ok = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0;
+    if (ok(o) && (e === undefined || ok(e))) return { offset: o, ...(ok(e) ? { endless: e } : {}) };
   } catch {
     // fall through
   }
   throw new BadRequest("invalid cursor");
+}
+
+/** A page of an endless listing: made-up one-byte files, and always a next page. */
+function endlessPage(ctx: HubContext, req: IncomingMessage, res: ServerResponse, url: URL, offset: number, perPage: number): void {
+  const page: Entry[] = Array.from({ length: perPage }, (_, i) => ({
+    type: "file",
+    oid: createHash("sha1").update(`blob 1\0${(offset + i) % 256}`).digest("hex"),
+    size: 1,
+    path: `endless/${offset + i}.bin`,
+  }));
+  const next = new URL(url.pathname + url.search, ctx.hubBase(req));
+  next.searchParams.set("cursor", encodeCursor(offset + perPage, perPage));
+  sendJson(res, 200, page, { Link: `<${next.href}>; rel="next"` });
 }
 
 export async function handleTree(ctx: HubContext, req: IncomingMessage, res: ServerResponse, url: URL, repo: string, rest: string[]): Promise<void> {
@@ -91,7 +106,10 @@ export async function handleTree(ctx: HubContext, req: IncomingMessage, res: Ser
   const recursive = TRUE.has(url.searchParams.get("recursive") ?? "");
   const expand = TRUE.has(url.searchParams.get("expand") ?? "");
   const cursor = url.searchParams.get("cursor");
-  const offset = cursor ? decodeCursor(cursor) : 0;
+  const { offset, endless } = cursor ? decodeCursor(cursor) : { offset: 0, endless: undefined };
+  // An endless-pages fault hits the first page of a listing; its cursors carry it to every next one.
+  const fault = cursor ? undefined : ctx.faults.take({ endpoint: "api", method: req.method ?? "GET", repo }, "listing");
+  if (endless !== undefined || fault) return endlessPage(ctx, req, res, url, offset, endless ?? fault?.entriesPerPage ?? ctx.pageSize);
   const all = listDir(commit, dir, recursive);
   const page = all.slice(offset, offset + ctx.pageSize);
   const body = expand ? await Promise.all(page.map((e) => expandEntry(ctx, repo, commit, e))) : page;

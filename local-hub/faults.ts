@@ -4,11 +4,13 @@
  * A fault fires at most `times` times (default 1, so a client that retries then succeeds), matched
  * in the order the faults were injected. Status faults answer instead of the route; body faults
  * change how a file body goes out (on `resolve` for regular files, on the CDN path for LFS files).
+ * Listing faults change a tree listing (`endless-pages`: every page links to another, forever).
  */
 
 export type StatusFaultKind = "status-500" | "status-429";
-export type BodyFaultKind = "wrong-bytes" | "truncate" | "reset" | "slow" | "no-range" | "extra-bytes";
-export type FaultKind = StatusFaultKind | BodyFaultKind;
+export type BodyFaultKind = "wrong-bytes" | "truncate" | "reset" | "slow" | "stall" | "no-range" | "extra-bytes";
+export type ListingFaultKind = "endless-pages";
+export type FaultKind = StatusFaultKind | BodyFaultKind | ListingFaultKind;
 
 /** Where a request landed: the JSON API, `resolve`/`raw` on the Hub, or the CDN path LFS files redirect to. */
 export type Endpoint = "api" | "resolve" | "raw" | "cdn";
@@ -23,10 +25,12 @@ export interface FaultSpec {
   endpoint?: Endpoint;
   /** How many requests it hits before it clears; `Infinity` for a permanent fault. Default 1. */
   times?: number;
-  /** truncate / reset: body bytes sent before the connection ends. Default: half the body. */
+  /** truncate / reset / stall: body bytes sent before the connection ends (or, stall, goes silent while open). Default: half the body. */
   afterBytes?: number;
-  /** slow: body rate. Default 16 KiB/s. */
+  /** slow: body rate, fractions allowed (1/3: a byte every 3 s). Default 16 KiB/s. */
   bytesPerSecond?: number;
+  /** endless-pages: made-up file entries per page (0: empty pages). Default: the Hub's page size. */
+  entriesPerPage?: number;
   /** status-429: seconds for `Retry-After` and the `RateLimit` header. Default 1. */
   retryAfterSeconds?: number;
   /** wrong-bytes: file offset of the byte to flip. Default: the middle of the file (or the first byte served, if outside the range). */
@@ -65,10 +69,18 @@ export interface ArmedFault extends FaultSpec {
 }
 
 const STATUS_KINDS: readonly FaultKind[] = ["status-500", "status-429"];
-const ALL_KINDS: readonly FaultKind[] = [...STATUS_KINDS, "wrong-bytes", "truncate", "reset", "slow", "no-range", "extra-bytes"];
+const LISTING_KINDS: readonly FaultKind[] = ["endless-pages"];
+const ALL_KINDS: readonly FaultKind[] = [...STATUS_KINDS, ...LISTING_KINDS, "wrong-bytes", "truncate", "reset", "slow", "stall", "no-range", "extra-bytes"];
 
 export function isStatusFault(kind: FaultKind): kind is StatusFaultKind {
   return STATUS_KINDS.includes(kind);
+}
+
+/** Which requests take a fault: every routed one (status), a file body going out (body), a tree listing (listing). */
+export type FaultCategory = "status" | "body" | "listing";
+
+function categoryOf(kind: FaultKind): FaultCategory {
+  return isStatusFault(kind) ? "status" : LISTING_KINDS.includes(kind) ? "listing" : "body";
 }
 
 /** `*` stays within a path segment, `**` crosses them (and `**\/` may match nothing), `?` is one character. */
@@ -126,9 +138,9 @@ export class FaultRegistry {
     return true;
   }
 
-  /** Takes one hit of the first armed fault of these kinds that matches, if any. */
-  take(t: RequestTarget, kinds: "status" | "body"): ArmedFault | undefined {
-    const f = this.faults.find((x) => isStatusFault(x.kind) === (kinds === "status") && this.matches(x, t));
+  /** Takes one hit of the first armed fault of this category that matches, if any. */
+  take(t: RequestTarget, category: FaultCategory): ArmedFault | undefined {
+    const f = this.faults.find((x) => categoryOf(x.kind) === category && this.matches(x, t));
     if (!f) return undefined;
     f.hits++;
     f.remaining--;

@@ -137,8 +137,10 @@ export async function sendBody(req: IncomingMessage, res: ServerResponse, src: B
   let chunks: AsyncIterable<Buffer> = stream as AsyncIterable<Buffer>;
   if (fault?.kind === "wrong-bytes") chunks = corrupt(chunks, start, end, fault.offset ?? Math.floor(src.size / 2));
 
-  const cutAt = fault?.kind === "truncate" || fault?.kind === "reset" ? Math.min(fault.afterBytes ?? Math.floor(length / 2), length) : undefined;
-  const rate = fault?.kind === "slow" ? Math.max(1, fault.bytesPerSecond ?? 16 * 1024) : undefined;
+  const cuts = fault?.kind === "truncate" || fault?.kind === "reset" || fault?.kind === "stall";
+  const cutAt = cuts ? Math.min(fault.afterBytes ?? Math.floor(length / 2), length) : undefined;
+  const slowRate = fault?.kind === "slow" ? (fault.bytesPerSecond ?? 16 * 1024) : undefined;
+  const rate = slowRate === undefined ? undefined : slowRate > 0 ? slowRate : 1;
   const TICK_MS = 50;
   if (rate) chunks = rechunk(chunks, Math.max(1, Math.floor((rate * TICK_MS) / 1000)));
 
@@ -163,6 +165,11 @@ export async function sendBody(req: IncomingMessage, res: ServerResponse, src: B
   if (res.destroyed) return;
 
   if (cutAt !== undefined) {
+    if (fault?.kind === "stall") {
+      // Silent, with the connection open, until the client gives up (or the Hub closes).
+      await new Promise((resolve) => res.once("close", resolve));
+      return;
+    }
     // Give the client time to read what was sent: a reset discards unread data on the receiving side.
     await sleep(25);
     const socket = res.socket;

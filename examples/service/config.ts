@@ -55,7 +55,8 @@ Verifies every model in the lockfile, loads each one that has an .onnx graph, th
   --allow-unsigned         MODELGUARD_ALLOW_UNSIGNED=1: accept models without a trusted signature
   --help
 
-Hub: HF_ENDPOINT, HF_TOKEN. A flag wins over its variable; --key replaces MODELGUARD_TRUSTED_KEYS.
+Hub: HF_ENDPOINT, HF_TOKEN; HF_HUB_DOWNLOAD_TIMEOUT (idle, s), MODELGUARD_DOWNLOAD_DEADLINE (per file, s).
+A flag wins over its variable; --key replaces MODELGUARD_TRUSTED_KEYS.
 Exit codes: 1 verification failed, 2 invalid configuration or input, 3 could not fetch.`;
 
 /** huggingface_hub's reading of boolean variables. */

@@ -202,6 +202,7 @@ async function downloadRepoFile(
     size: file.size,
     tempDir: await blobsFolder(hub.cacheDir, request.repo, `${request.repo}: ${file.path}`),
     gitBlobSha1: file.lfsSha256 === undefined,
+    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
     ...extra,
   });
 }

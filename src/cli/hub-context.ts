@@ -11,6 +11,7 @@ export function hubContext(global: GlobalOptions, offline?: boolean): { hub: Hub
   });
   const fetchImpl = createHubFetch({
     ...(hub.token ? { token: hub.token } : {}),
+    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
     onRetry: ({ url, delayMs, reason }) => {
       if (!global.quiet && !global.json) writeErr(`retrying ${url} in ${Math.round(delayMs)} ms (${reason})`);
     },

@@ -37,6 +37,12 @@ export interface ModelGuardOptions {
   offline?: boolean;
   /** Environment to read HF_* variables from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Limits on downloads: `idleMs` (no byte for this long aborts and retries an attempt; default
+   * `$HF_HUB_DOWNLOAD_TIMEOUT` s or 10 s) and `deadlineMs` (one file, retries included; default
+   * `$MODELGUARD_DOWNLOAD_DEADLINE` s, else an hour or the time the file takes at 1 MB/s).
+   */
+  timeouts?: { idleMs?: number; deadlineMs?: number };
 }
 
 export interface CreateSessionOptions extends OnnxLoadOptions {

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { ModelGuardError } from "../errors.js";
 import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import { hubHttpError, networkError } from "./hub-fetch.js";
-import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, type RetryPolicy } from "./retry.js";
+import { IdleWatchdog, deadlineSignal, fileDeadlineMs, idleMs, sleepUnless, type HubTimeouts } from "./timeouts.js";
 
 export interface DownloadRequest {
   hubUrl: string;
@@ -22,6 +23,8 @@ export interface DownloadRequest {
   /** Also keep the bytes in memory (one preallocated buffer), for a caller that loads them next. */
   keepBytes?: boolean;
   retry?: RetryPolicy;
+  /** An idle limit per attempt and a deadline for the whole download, retries included. */
+  timeouts?: HubTimeouts;
   onProgress?: (bytes: number) => void;
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
 }
@@ -69,8 +72,9 @@ class Transient extends Error {}
  * Streams one file from the Hub into a temporary file while hashing it. Connection resets, 5xx and
  * 429 are retried with backoff (honouring `Retry-After`), resuming with `Range` where the server
  * answers 206, restarting where it does not; the hash state always covers exactly the bytes
- * written. A response that runs past the expected size is cut off at once. On any failure the
- * temporary file is removed.
+ * written. A response that runs past the expected size is cut off at once. An attempt that gets
+ * no byte for the idle timeout is aborted and retried; the whole download, retries included,
+ * fails FETCH_FAILED at its deadline. On any failure the temporary file is removed.
  */
 export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile> {
   const policy = req.retry ?? DEFAULT_RETRY;
@@ -84,10 +88,12 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
   const bytes = req.keepBytes ? Buffer.allocUnsafe(req.size) : undefined;
   const sink: Sink = { file, digests, bytes, written: 0, size: req.size, what, onProgress: req.onProgress };
   let etag: string | undefined;
+  const deadline = deadlineSignal(fileDeadlineMs(req.timeouts, req.size));
   try {
     for (let attempt = 1; ; attempt++) {
+      const watchdog = new IdleWatchdog(idleMs(req.timeouts), deadline);
       try {
-        const response = await request(url, req, sink.written);
+        const response = await request(url, req, sink.written, watchdog.signal);
         etag ??= unquoteEtag(response.headers.get("X-Linked-Etag") ?? response.headers.get("ETag"));
         if (sink.written > 0 && !resumesAt(response, sink.written)) {
           // The server ignored the Range: start over, so the hash covers one copy of the file.
@@ -96,11 +102,17 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
           await file.truncate(0).catch((e: unknown) => Promise.reject(cacheWriteError(what, e)));
         }
         checkAnnouncedSize(response, req, sink.written, what);
-        await receive(response, sink);
+        await receive(response, sink, watchdog);
         if (sink.written < req.size) throw new Transient(`connection closed after ${sink.written} of ${req.size} bytes`);
         break;
-      } catch (err) {
-        if (err instanceof ModelGuardError) throw err;
+      } catch (caught) {
+        if (caught instanceof ModelGuardError) throw caught;
+        if (deadline.aborted) {
+          const why = (deadline.reason as Error).message;
+          throw new ModelGuardError("FETCH_FAILED", `${what}: ${why}, after ${sink.written} of ${req.size} bytes (${url})`, { url });
+        }
+        const timedOut = watchdog.reason;
+        const err = timedOut && !(caught instanceof Transient) ? new Transient(timedOut.message) : caught;
         if (attempt >= policy.attempts) {
           throw err instanceof Transient
             ? new ModelGuardError("FETCH_FAILED", `${what}: ${err.message}, after ${attempt} attempts (${url})`, { url })
@@ -108,7 +120,10 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
         }
         const delayMs = (err as { retryAfterMs?: number }).retryAfterMs ?? backoffMs(policy, attempt);
         req.onRetry?.({ attempt, delayMs, reason: (err as Error).message });
-        await sleep(delayMs);
+        // Cut short by the deadline: the next attempt then fails at once, naming it.
+        await sleepUnless(delayMs, deadline).catch(() => undefined);
+      } finally {
+        watchdog.stop();
       }
     }
     // What the disk holds, not what was received, is what may be renamed into place.
@@ -130,11 +145,11 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
   }
 }
 
-async function request(url: string, req: DownloadRequest, from: number): Promise<Response> {
+async function request(url: string, req: DownloadRequest, from: number, signal: AbortSignal): Promise<Response> {
   const headers: Record<string, string> = {};
   if (req.token) headers.Authorization = `Bearer ${req.token}`;
   if (from > 0) headers.Range = `bytes=${from}-`;
-  const response = await fetch(url, { headers, redirect: "follow" });
+  const response = await fetch(url, { headers, redirect: "follow", signal });
   if (response.ok) return response;
   if (isRetryableStatus(response.status)) {
     await response.body?.cancel();
@@ -247,12 +262,13 @@ class BatchWriter {
   }
 }
 
-/** Appends the body to the sink, hashing each chunk as it arrives. */
-async function receive(response: Response, sink: Sink): Promise<void> {
+/** Appends the body to the sink, hashing each chunk as it arrives; each chunk tells the watchdog the transfer is alive. */
+async function receive(response: Response, sink: Sink, watchdog: IdleWatchdog): Promise<void> {
   if (!response.body) return;
   const writer = new BatchWriter(sink);
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      watchdog.kick();
       if (sink.written + writer.unwritten + chunk.length > sink.size) {
         throw new ModelGuardError("SIZE_MISMATCH", `${sink.what}: the response runs past the expected ${sink.size} bytes; cut off`);
       }
@@ -268,6 +284,7 @@ async function receive(response: Response, sink: Sink): Promise<void> {
     }
     // What was received and hashed is written before the retry resumes after it.
     await writer.drain();
-    throw new Transient(`connection lost after ${sink.written} bytes: ${(err as Error).message}`);
+    const why = watchdog.reason?.message ?? (err as Error).message;
+    throw new Transient(`connection lost after ${sink.written} bytes: ${why}`);
   }
 }

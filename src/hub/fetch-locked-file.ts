@@ -47,6 +47,7 @@ export async function fetchLockedFile(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
   }).catch((err: unknown) => {
     if (err instanceof ModelGuardError && err.model === undefined) {
       throw new ModelGuardError(err.code, `model ${ref.model}: ${err.message}`, {

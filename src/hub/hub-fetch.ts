@@ -1,6 +1,7 @@
 import { ModelGuardError } from "../errors.js";
 import { escapeForTerminal } from "../terminal-text.js";
-import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, type RetryPolicy } from "./retry.js";
+import { IdleWatchdog, idleMs, sleepUnless, type HubTimeouts } from "./timeouts.js";
 
 /** The Hub's own account of a failed request (`X-Error-Code`, `X-Error-Message`), made readable. */
 const HUB_ERROR_HINTS: Record<string, string> = {
@@ -65,14 +66,23 @@ export function networkError(err: unknown, url: string, what: string): ModelGuar
 export interface HubFetchOptions {
   token?: string;
   retry?: RetryPolicy;
+  /** The idle limit per attempt (a caller's `init.signal` carries the operation's deadline). */
+  timeouts?: HubTimeouts;
   /** Called before each retry, e.g. to tell the user. */
   onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
 }
 
+/** The most an API answer (model info, a page of a tree listing) may hold: a hostile Hub could send gigabytes. */
+export const MAX_API_BODY = 64 * 1024 * 1024;
+
+const NEVER = new AbortController().signal;
+
 /**
  * A `fetch` for `@huggingface/hub`'s API calls: adds the token, retries connection errors, 5xx and
  * 429 (honouring `Retry-After`), and turns a final failure into FETCH_FAILED carrying the status,
- * the URL and the Hub's `X-Error-Code` (which `@huggingface/hub`'s own errors drop).
+ * the URL and the Hub's `X-Error-Code` (which `@huggingface/hub`'s own errors drop). An attempt that
+ * gets no byte for the idle timeout, headers or body, is aborted (and retried while no body was
+ * handed on); a body over MAX_API_BODY is cut off; the caller's `init.signal` (a deadline) ends it all.
  */
 export function createHubFetch(options: HubFetchOptions = {}): typeof fetch {
   const policy = options.retry ?? DEFAULT_RETRY;
@@ -80,25 +90,62 @@ export function createHubFetch(options: HubFetchOptions = {}): typeof fetch {
     const url = input instanceof Request ? input.url : String(input);
     const headers = new Headers(init?.headers);
     if (options.token && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${options.token}`);
+    const operation = init?.signal ?? undefined;
     for (let attempt = 1; ; attempt++) {
+      const watchdog = new IdleWatchdog(idleMs(options.timeouts), operation);
       let response: Response;
       try {
-        response = await fetch(input, { ...init, headers });
+        response = await fetch(input, { ...init, headers, signal: watchdog.signal });
       } catch (err) {
-        if (attempt >= policy.attempts) throw networkError(err, url, "request failed");
+        watchdog.stop();
+        if (operation?.aborted) throw new ModelGuardError("FETCH_FAILED", `request failed: ${(operation.reason as Error).message} (${url})`, { url, cause: err });
+        const reason = watchdog.reason ?? err;
+        if (attempt >= policy.attempts) throw networkError(reason, url, "request failed");
         const delayMs = backoffMs(policy, attempt);
-        options.onRetry?.({ url, attempt, delayMs, reason: (err as Error).message });
-        await sleep(delayMs);
+        options.onRetry?.({ url, attempt, delayMs, reason: (reason as Error).message });
+        await sleepUnless(delayMs, operation ?? NEVER).catch(() => undefined);
         continue;
       }
       if (response.ok || !isRetryableStatus(response.status) || attempt >= policy.attempts) {
-        if (!response.ok) throw await hubHttpError(response, url, "request failed");
-        return response;
+        if (!response.ok) {
+          const error = await hubHttpError(response, url, "request failed");
+          watchdog.stop();
+          throw error;
+        }
+        return watchBody(response, watchdog);
       }
+      watchdog.stop();
       const delayMs = retryAfterMs(response.headers.get("Retry-After")) ?? backoffMs(policy, attempt);
       await response.body?.cancel();
       options.onRetry?.({ url, attempt, delayMs, reason: `HTTP ${response.status}` });
-      await sleep(delayMs);
+      await sleepUnless(delayMs, operation ?? NEVER).catch(() => undefined);
     }
   };
+}
+
+/** The response with a body that keeps the watchdog fed while bytes come, and stops at MAX_API_BODY. */
+function watchBody(response: Response, watchdog: IdleWatchdog): Response {
+  if (!response.body) {
+    watchdog.stop();
+    return response;
+  }
+  let size = 0;
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.length;
+        if (size > MAX_API_BODY) {
+          watchdog.stop();
+          controller.error(new Error(`the Hub's answer is larger than ${MAX_API_BODY} bytes; cut off`));
+          return;
+        }
+        watchdog.kick();
+        controller.enqueue(chunk);
+      },
+      flush() {
+        watchdog.stop();
+      },
+    }),
+  );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -1,4 +1,5 @@
 import { resolveCacheDir } from "./cache-layout.js";
+import { resolveTimeouts, type HubTimeouts } from "./timeouts.js";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -8,6 +9,8 @@ export interface HubOptions {
   token?: string;
   offline: boolean;
   cacheDir: string;
+  /** Idle and overall limits on requests to the Hub (see timeouts.ts); the defaults when absent. */
+  timeouts?: HubTimeouts;
 }
 
 export interface HubOptionsInput {
@@ -15,6 +18,7 @@ export interface HubOptionsInput {
   token?: string;
   offline?: boolean;
   cacheDir?: string;
+  timeouts?: Partial<HubTimeouts>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -31,5 +35,6 @@ export function resolveHubOptions(input: HubOptionsInput = {}): HubOptions {
     ...(token ? { token } : {}),
     offline: input.offline ?? envFlag(env.HF_HUB_OFFLINE),
     cacheDir: resolveCacheDir(input.cacheDir, env),
+    timeouts: resolveTimeouts(input.timeouts, env),
   };
 }

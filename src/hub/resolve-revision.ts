@@ -1,6 +1,8 @@
 import { modelInfo } from "@huggingface/hub";
 import { ModelGuardError } from "../errors.js";
 import type { HubOptions } from "./hub-options.js";
+import { hubApiFailure } from "./list-repo-files.js";
+import { apiDeadlineMs, deadlineSignal } from "./timeouts.js";
 
 // The token travels in `fetchImpl` (see hub-fetch.ts), not as `accessToken`: @huggingface/hub
 // refuses tokens that do not start with "hf_", which private Hub deployments may issue.
@@ -12,13 +14,14 @@ const COMMIT_ID = /^[0-9a-f]{40}$/;
  * commit, so a branch moved mid-download cannot mix two versions.
  */
 export async function resolveRevision(repo: string, ref: string, hub: HubOptions, fetchImpl: typeof fetch): Promise<string> {
+  const deadline = deadlineSignal(apiDeadlineMs(hub.timeouts));
   const info = await modelInfo({
     name: repo,
     revision: ref,
     hubUrl: hub.hubUrl,
     additionalFields: ["sha"],
-    fetch: fetchImpl,
-  });
+    fetch: (input, init) => fetchImpl(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline }),
+  }).catch((err: unknown) => Promise.reject(hubApiFailure(err, `resolving ${repo}@${ref}`, deadline)));
   const sha = (info as { sha?: unknown }).sha;
   if (typeof sha !== "string" || !COMMIT_ID.test(sha)) {
     throw new ModelGuardError("FETCH_FAILED", `the Hub did not return a commit id for ${repo}@${ref}`);

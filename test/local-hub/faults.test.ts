@@ -162,6 +162,29 @@ describe("body faults", () => {
     expect(body).toEqual(onnx);
   });
 
+  it("stall: N bytes, then silence on an open connection until the client leaves", async () => {
+    hub.injectFault({ kind: "stall", path: "onnx/model.onnx", afterBytes: 3000 });
+    const controller = new AbortController();
+    const res = await fetch(resolveUrl("onnx/model.onnx"), { signal: controller.signal });
+    const reader = res.body!.getReader();
+    let got = 0;
+    while (got < 3000) got += (await reader.read()).value!.length;
+    expect(got).toBe(3000);
+    const more = await Promise.race([reader.read().then(() => "data"), new Promise((r) => setTimeout(() => r("silence"), 300))]);
+    expect(more).toBe("silence");
+    controller.abort();
+  });
+
+  it("slow below one byte a second: a trickle", async () => {
+    hub.injectFault({ kind: "slow", path: "config.json", bytesPerSecond: 1 / 3 });
+    const res = await fetch(resolveUrl("config.json"));
+    const reader = res.body!.getReader();
+    expect((await reader.read()).value!.length).toBe(1);
+    const next = await Promise.race([reader.read().then(() => "data"), new Promise((r) => setTimeout(() => r("silence"), 1000))]);
+    expect(next).toBe("silence");
+    await reader.cancel();
+  });
+
   it("no-range: Range is ignored, a 200 with the whole file", async () => {
     const cdn = await cdnUrl("onnx/model.onnx");
     hub.injectFault({ kind: "no-range" });
@@ -204,6 +227,20 @@ describe("body faults", () => {
     expect(head).toMatch(/\r\ncontent-length: 20000\r\n/i);
     expect(head).toMatch(/\r\nconnection: close\r\n/i);
     expect(declared.length - headerEnd - 4).toBe(20_100);
+  });
+
+  it("endless-pages: every page of a listing links to another; one hit is one endless listing", async () => {
+    hub.injectFault({ kind: "endless-pages", entriesPerPage: 3 });
+    const seen: string[] = [];
+    for await (const entry of listFiles({ repo: MODEL, recursive: true, hubUrl: hub.url })) {
+      seen.push(entry.path);
+      if (seen.length === 12) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `endless/${i}.bin`));
+    // Cleared after its one hit: the next listing is the repo's own.
+    const real: string[] = [];
+    for await (const entry of listFiles({ repo: MODEL, hubUrl: hub.url })) real.push(entry.path);
+    expect(real).toContain("config.json");
   });
 
   it("HEAD and redirects do not consume body faults", async () => {
