@@ -30,9 +30,24 @@ export interface RequestLimits {
   maxPromptChars: number;
   /** `maxTokens` of one completion (GGUF models). */
   maxCompletionTokens: number;
+  /** A client that has not sent its whole request head by then gets a 408 and is disconnected (slow-loris). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, by then, or a 408 (a body that trickles). */
+  requestTimeoutMs: number;
+  /** Connections held at once; more are refused, so idle or slow clients cannot use up file descriptors. */
+  maxConnections: number;
 }
 
-export const DEFAULT_LIMITS: RequestLimits = { maxBodyBytes: 1024 * 1024, maxElements: 100_000, maxRank: 8, maxPromptChars: 16_384, maxCompletionTokens: 512 };
+export const DEFAULT_LIMITS: RequestLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxElements: 100_000,
+  maxRank: 8,
+  maxPromptChars: 16_384,
+  maxCompletionTokens: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 512,
+};
 
 export class UsageError extends Error {
   override name = "UsageError";

@@ -28,6 +28,11 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: { code, message } }, headers);
 }
 
+/** The client went away before its request was whole: there is no one to answer. */
+export class ClientGone extends Error {
+  override name = "ClientGone";
+}
+
 /**
  * The request body, at most `limit` bytes. A body somewhat over the limit is read to its end and
  * dropped, so a client that is still sending gets the 400 instead of a reset connection; one far
@@ -51,9 +56,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         reject(tooLarge());
       }
     };
+    const gone = () => reject(new ClientGone("the client closed the connection before the request body was complete"));
     req.on("data", onData);
     req.once("end", () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks, size))));
-    req.once("error", reject);
+    // A connection dropped mid-body: node:http says "aborted" (ECONNRESET), or just closes.
+    req.once("error", gone);
+    req.once("close", () => {
+      if (!req.complete) gone();
+    });
   });
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestLimits } from "./config.js";
-import { HttpError, readJson, sendError, sendJson } from "./http-io.js";
+import { ClientGone, HttpError, readJson, sendError, sendJson } from "./http-io.js";
 import type { ServedModel } from "./load-models.js";
 import { fromTensor, type JsonTensor } from "./tensors.js";
 import { parseInferRequest, RequestError } from "./validate-request.js";
@@ -106,6 +106,11 @@ export function createHandler(state: ServiceState): (req: IncomingMessage, res: 
   };
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof ClientGone) {
+        state.log(`${req.method} ${req.url}: ${err.message}`);
+        res.destroy();
+        return;
+      }
       if (res.headersSent) {
         res.destroy();
         return;

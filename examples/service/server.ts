@@ -43,7 +43,17 @@ export async function startService(config: ServiceConfig, io: ServiceIo = proces
   const log = (line: string) => io.stderr(line);
   const { models } = await loadModels(config, log);
   const state: ServiceState = { ready: false, models: new Map(models.map((m) => [m.name, m])), limits: config.limits, log };
-  const server = createServer(createHandler(state));
+  const { headersTimeoutMs, requestTimeoutMs, maxConnections } = config.limits;
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // How often those two are checked (Node's default, 30 s, would let a slow client stay that long).
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 4)),
+    },
+    createHandler(state),
+  );
+  server.maxConnections = maxConnections;
   let address: AddressInfo;
   try {
     address = await listen(server, config.port, config.host);
