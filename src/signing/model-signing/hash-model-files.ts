@@ -2,9 +2,8 @@
  * Digests of a model's files (or file shards), computed in parallel on worker threads, in the
  * form a model signature lists them: resource name → { algorithm, hex digest }.
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import { HashPool } from "../../digest/hash-pool.js";
+import { NOT_REGULAR, openRegularFile } from "../../digest/open-regular-file.js";
 import { ModelGuardError } from "../../errors.js";
 import type { ModelFile } from "./walk-model.js";
 import type { Serialization } from "./signed-manifest.js";
@@ -41,7 +40,10 @@ function shardsOf(size: number, shardSize: number): { start: number; end: number
 function fileError(file: ModelFile, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ELOOP") return new ModelGuardError("UNSAFE_PATH", `${file.name} became a symlink while the model was being verified`, { file: file.name, cause: err });
-  if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") {
+  if (code === NOT_REGULAR || code === "EISDIR") {
+    return new ModelGuardError("UNSAFE_PATH", `${file.name} is no longer a regular file (${(err as Error).message})`, { file: file.name, cause: err });
+  }
+  if (code === "ENOENT" || code === "EACCES") {
     return new ModelGuardError("FILE_MISSING", `${file.name}: ${(err as Error).message}`, { file: file.name, cause: err });
   }
   return err;
@@ -67,8 +69,9 @@ export async function hashModelFiles(files: readonly ModelFile[], serialization:
         jobs.push(digest().then((d) => [file.name, d]));
         continue;
       }
-      const handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => Promise.reject(fileError(file, err)));
-      const { size } = await handle.stat().finally(() => handle.close());
+      const { handle, stats } = await openRegularFile(file.path, { noFollow: true }).catch((err: unknown) => Promise.reject(fileError(file, err)));
+      await handle.close();
+      const { size } = stats;
       for (const shard of shardsOf(size, serialization.shardSize)) {
         jobs.push(digest(shard).then((d) => [`${file.name}:${shard.start}:${shard.end}`, d]));
       }
