@@ -19,7 +19,7 @@ let port = 0;
 beforeAll(async () => {
   const keys = await makeKeys(await tempDir());
   const made = await makeCachedModels({ add: { repo: "org/add", files: { "model.onnx": buildAddModel({ weights: Float32Array.from([1, 2, 3, 4]), dims: [4] }).model } } });
-  made.lockfile.models.add = withSignature(made.lockfile.models.add!, keys.privateKey, keys.publicKey);
+  made.lockfile.models.add = withSignature("add", made.lockfile.models.add!, keys.privateKey, keys.publicKey);
   await writeLockfile(made.lockfilePath, made.lockfile);
   const config = parseConfig(["--port", "0", "--host", "127.0.0.1", "--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir, "--key", keys.publicPath, "--offline"], {})!;
   config.limits = { ...DEFAULT_LIMITS, headersTimeoutMs: 600, requestTimeoutMs: 1200, maxConnections: 6 };
