@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   "FILE_TOO_LARGE",
   "CACHE_WRITE_FAILED",
   "CACHE_READ_FAILED",
+  "COPY_FAILED",
+  "COPY_CHANGED",
   "NOT_CACHED",
   "KEY_INVALID",
   "CERTIFICATE_INVALID",
@@ -87,11 +89,13 @@ export function exitCodeFor(code: ErrorCode): 1 | 2 | 3 {
     case "UNTRUSTED_SIGNER":
     case "EXTERNAL_DATA_UNVERIFIED":
     case "LOCK_DRIFT":
+    case "COPY_CHANGED":
       return 1;
     case "FETCH_FAILED":
     case "NOT_CACHED":
     case "CACHE_WRITE_FAILED":
     case "CACHE_READ_FAILED":
+    case "COPY_FAILED":
       return 3;
     default:
       return 2;

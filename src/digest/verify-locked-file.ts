@@ -18,7 +18,7 @@ function notCached(ref: FileRef, path: string, err: unknown): ModelGuardError {
   );
 }
 
-function sizeMismatch(ref: FileRef, locked: LockedFile, actual: number): ModelGuardError {
+export function sizeMismatch(ref: FileRef, locked: LockedFile, actual: number): ModelGuardError {
   return new ModelGuardError(
     "SIZE_MISMATCH",
     `model ${ref.model}: ${ref.file} is ${actual} bytes, the lockfile says ${locked.size}`,
@@ -26,7 +26,7 @@ function sizeMismatch(ref: FileRef, locked: LockedFile, actual: number): ModelGu
   );
 }
 
-function digestMismatch(ref: FileRef, locked: LockedFile, actual: string): ModelGuardError {
+export function digestMismatch(ref: FileRef, locked: LockedFile, actual: string): ModelGuardError {
   return new ModelGuardError(
     "DIGEST_MISMATCH",
     `model ${ref.model}: ${ref.file} has sha256 ${actual}, the lockfile says ${locked.sha256}`,

@@ -1,9 +1,12 @@
 import { constants as bufferConstants } from "node:buffer";
+import { access } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
 import { ModelGuardError, combinedError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
-import { HashPool } from "../digest/hash-pool.js";
+import { CopyRoot } from "../copies/copy-root.js";
+import { makeVerifiedFiles } from "../copies/verified-files.js";
+import { sharedHashPool, type HashPool } from "../digest/hash-pool.js";
 import { checkLockedFile, readVerifiedFile } from "../digest/verify-locked-file.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { fetchLockedFile } from "../hub/fetch-locked-file.js";
@@ -20,6 +23,9 @@ import { loadTrustPolicy, type TrustOptions } from "./trusted-keys.js";
 export type { TrustOptions };
 
 const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+// A file up to this size that the gate must read (a runtime entry) is read into memory; a larger
+// one is read from a private verified copy, so no check holds a whole large model in one Buffer.
+const CHECK_IN_MEMORY_LIMIT = 64 * 2 ** 20;
 
 export interface ModelGuardOptions {
   /** Path of the lockfile. Default `models.lock.json`. */
@@ -35,7 +41,7 @@ export interface ModelGuardOptions {
   token?: string;
   /** Never reach the Hub; read only what is cached. Default: `$HF_HUB_OFFLINE`. */
   offline?: boolean;
-  /** Environment to read HF_* variables from. Default `process.env`. */
+  /** Environment to read HF_* variables (and MODELGUARD_COPY_DIR) from. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /**
    * Limits on downloads: `idleMs` (no byte for this long aborts and retries an attempt; default
@@ -43,6 +49,11 @@ export interface ModelGuardOptions {
    * `$MODELGUARD_DOWNLOAD_DEADLINE` s, else an hour or the time the file takes at 1 MB/s).
    */
   timeouts?: { idleMs?: number; deadlineMs?: number };
+  /**
+   * Where private verified copies are made for runtimes that load by path (see `verifiedFiles`).
+   * Default `$MODELGUARD_COPY_DIR`, else /dev/shm where it is a tmpfs with room, else the OS temp dir.
+   */
+  copyDir?: string;
 }
 
 export interface CreateSessionOptions extends OnnxLoadOptions {
@@ -73,12 +84,16 @@ export class ModelGuard {
   readonly #signers = new Map<string, Promise<Signer>>();
   // Single flight: concurrent reads of one file share one read (or download) and one hash.
   readonly #reads = new Map<string, Promise<Buffer>>();
+  readonly #copyOptions: { copyDir?: string; env?: NodeJS.ProcessEnv };
+  // Copies handed out and not yet released: close() removes them.
+  readonly #copies = new Set<VerifiedFiles>();
 
-  private constructor(lockfilePath: string, lockfile: Lockfile, hub: HubOptions, policy: TrustPolicy) {
+  private constructor(lockfilePath: string, lockfile: Lockfile, hub: HubOptions, policy: TrustPolicy, copyOptions: { copyDir?: string; env?: NodeJS.ProcessEnv }) {
     this.lockfilePath = lockfilePath;
     this.#lockfile = lockfile;
     this.#hub = hub;
     this.#policy = policy;
+    this.#copyOptions = copyOptions;
   }
 
   get cacheDir(): string {
@@ -91,7 +106,8 @@ export class ModelGuard {
       readLockfile(lockfilePath),
       loadTrustPolicy(options.trust ?? {}, options.allowUnsigned ?? false),
     ]);
-    return new ModelGuard(lockfilePath, lockfile, resolveHubOptions(options), policy);
+    const copyOptions = { ...(options.copyDir === undefined ? {} : { copyDir: options.copyDir }), ...(options.env === undefined ? {} : { env: options.env }) };
+    return new ModelGuard(lockfilePath, lockfile, resolveHubOptions(options), policy, copyOptions);
   }
 
   /** The names of the locked models. */
@@ -169,9 +185,31 @@ export class ModelGuard {
     return read;
   }
 
-  /** Random access to a locked file's verified bytes, read on first use (the size is the locked one). */
-  #verifiedBytes(name: string, file: string, fetchMissing = true): VerifiedBytes & { readonly loaded: boolean } {
-    return lazyVerifiedBytes(file, this.#locked(name, file).size, () => this.#readVerified(name, file, fetchMissing));
+  /**
+   * Random access to a locked file's verified bytes, read on first use (the size is the locked
+   * one): a small file from memory, a large one from a private verified copy. `release()` drops
+   * the copy; call it when done.
+   */
+  #verifiedBytes(name: string, file: string, fetchMissing = true): VerifiedBytes & { readonly loaded: boolean; release(): Promise<void> } {
+    const size = this.#locked(name, file).size;
+    if (size <= CHECK_IN_MEMORY_LIMIT) {
+      return Object.assign(lazyVerifiedBytes(file, size, () => this.#readVerified(name, file, fetchMissing)), { release: async () => {} });
+    }
+    let copies: Promise<VerifiedFiles> | undefined;
+    return {
+      file,
+      size,
+      get loaded() {
+        return copies !== undefined;
+      },
+      read: async (position, length) => {
+        copies ??= this.#copy(name, [file], fetchMissing);
+        return (await copies).bytes(file).read(position, length);
+      },
+      release: async () => {
+        await (await copies?.catch(() => undefined))?.release();
+      },
+    };
   }
 
   /** What an adapter sees of a trusted model: its entry and its verified bytes, nothing else. */
@@ -189,13 +227,52 @@ export class ModelGuard {
   }
 
   /**
-   * Private verified copies of locked files, for runtimes that load by path (see
-   * docs/ARCHITECTURE.md). Not available yet: every load still goes through verified memory.
+   * Private verified copies of a trusted model's locked files (default: all of them), for runtimes
+   * that load by path: each copied from the cache (what the cache lacks is downloaded first, unless
+   * offline) while it is hashed, into a 0700 folder of 0400 files laid out by locked path (see
+   * `src/copies/`). Release them once the runtime has opened or mapped them; `close()` releases
+   * what is left.
    */
   async verifiedFiles(name: string, files: readonly string[] = Object.keys(this.#entry(name).files)): Promise<VerifiedFiles> {
     for (const file of files) this.#locked(name, file);
     await this.signerOf(name);
-    throw new ModelGuardError("USAGE", `model ${name}: verified copies are not available in this version`, { model: name });
+    return this.#copy(name, files, true);
+  }
+
+  async #copy(name: string, files: readonly string[], fetchMissing: boolean): Promise<VerifiedFiles> {
+    const entry = this.#entry(name);
+    if (fetchMissing && !this.#hub.offline) {
+      // Copies are made from the cache: fill it first (each byte checked as it arrives).
+      await Promise.all(
+        files.map(async (file) => {
+          const missing = await access(this.#pathOf(entry, file)).then(() => false, () => true);
+          if (missing) await fetchLockedFile(this.#hub, { model: name, file }, entry, this.#locked(name, file));
+        }),
+      );
+    }
+    const bytes = files.reduce((n, f) => n + this.#locked(name, f).size, 0);
+    const folder = await CopyRoot.folderIn(await CopyRoot.rootFor(this.#copyOptions, bytes));
+    const pool = sharedHashPool();
+    const made = await makeVerifiedFiles(
+      folder,
+      files.map((file) => ({ ref: { model: name, file }, source: this.#pathOf(entry, file), locked: this.#locked(name, file) })),
+      (source, target, size) => pool.copyFile(source, target, size),
+    );
+    this.#copies.add(made);
+    return {
+      ...made,
+      release: async () => {
+        this.#copies.delete(made);
+        await made.release();
+      },
+    };
+  }
+
+  /** Releases the copies this guard handed out and did not release. Sessions stay the caller's. */
+  async close(): Promise<void> {
+    const copies = [...this.#copies];
+    this.#copies.clear();
+    await Promise.all(copies.map((c) => c.release()));
   }
 
   /**
@@ -219,7 +296,12 @@ export class ModelGuard {
     const entry = this.#entry(name);
     const entryFile = adapter.entryFile(name, entry, file);
     await this.signerOf(name);
-    return adapter.check(name, entry, this.#verifiedBytes(name, entryFile));
+    const bytes = this.#verifiedBytes(name, entryFile);
+    try {
+      return await adapter.check(name, entry, bytes);
+    } finally {
+      await bytes.release();
+    }
   }
 
   /**
@@ -255,14 +337,10 @@ export class ModelGuard {
     const startedAt = new Date();
     const started = performance.now();
     const sessions = new Map<string, InferenceSession>();
-    const pool = new HashPool();
+    const pool = sharedHashPool();
     const models: ModelReport[] = [];
-    try {
-      // One model at a time: each load holds its model's bytes in memory until onnxruntime has them.
-      for (const name of names) models.push(await this.#loadModel(name, options, pool, sessions));
-    } finally {
-      await pool.close();
-    }
+    // One model at a time: each load holds its model's bytes in memory until onnxruntime has them.
+    for (const name of names) models.push(await this.#loadModel(name, options, pool, sessions));
     const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) {
       await Promise.all([...sessions.values()].map((s) => s.release()));
@@ -330,6 +408,8 @@ export class ModelGuard {
         } catch (err) {
           const error = toReportError(err);
           return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: performance.now() - started, error };
+        } finally {
+          await bytes.release();
         }
         // An adapter that decided without reading the entry leaves its bytes to be hashed.
         if (!bytes.loaded) return this.#checkFile(name, entry, file, locked, hasher, fetchMissing);
@@ -342,15 +422,7 @@ export class ModelGuard {
    * Checks one model: its signatures, then every locked file's size and sha256 (and every runtime
    * entry as its load would check it), collecting every failure. Files are hashed in parallel on worker threads (`pool`; one for this call if none).
    */
-  async verifyModel(name: string, pool?: HashPool): Promise<ModelReport> {
-    if (!pool) {
-      const own = new HashPool();
-      try {
-        return await this.verifyModel(name, own);
-      } finally {
-        await own.close();
-      }
-    }
+  async verifyModel(name: string, pool: HashPool = sharedHashPool()): Promise<ModelReport> {
     const entry = this.#entry(name);
     const started = performance.now();
     const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };
@@ -408,14 +480,10 @@ export class ModelGuard {
     for (const name of names) this.#entry(name);
     const startedAt = new Date();
     const started = performance.now();
-    const pool = new HashPool();
-    let models: ModelReport[];
-    try {
-      // Every file of every model goes to one pool, so the cores stay busy across models.
-      models = await Promise.all(names.map((name) => this.verifyModel(name, pool)));
-    } finally {
-      await pool.close();
-    }
+    // The process's warm pool: its workers start now, while the signatures are checked. Every file
+    // of every model goes to it, so the cores stay busy across models.
+    const pool = sharedHashPool();
+    const models = await Promise.all(names.map((name) => this.verifyModel(name, pool)));
     const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) throw combinedError(listFailures(report), report);
     return report;
