@@ -308,17 +308,16 @@ export interface LoadCase {
 export const EXTERNAL_LOCATION = "model.onnx_data";
 
 /**
- * The models of the load benchmarks, each about `bytes`, cached, locked and signed: `single` (the
- * MatMul model, W inline in model.onnx) and `external` (the MatMul model as a small model.onnx, W in
- * model.onnx_data); with `elementwise`, also `elementwise` (the elementwise model, W inline in
- * model.onnx), listed after `single`.
+ * The models of the load benchmarks, each about `bytes`, cached, locked and signed: the MatMul
+ * model single-file (`single`: W inline in model.onnx) and with external data (`external`: a small
+ * model.onnx, W in model.onnx_data); with `elementwise`, also the elementwise (Add) model both ways
+ * (`elementwise`, `external-elementwise`).
  */
 export async function makeLoadModels(
   bytes: number,
   prefix: string,
   { elementwise = false }: { elementwise?: boolean } = {},
 ): Promise<{ cache: BenchCache; lockfilePath: string; publicKeyPath: string; cases: LoadCase[] }> {
-  const matmul = shapeFor(bytes, "matmul");
   const cache = await BenchCache.create(prefix);
   try {
     const size = (model: string) => Object.values(cache.lockfile.models[model]!.files).reduce((n, f) => n + f.size, 0);
@@ -326,18 +325,17 @@ export async function makeLoadModels(
       const onnxPath = await cache.addFile(model, repo, "onnx/model.onnx", (sink) => writeSingleFileModel(sink, shape));
       return { label: `single-file ${kind} model (model.onnx)`, model, onnxPath, external: [], bytes: size(model), shape };
     };
+    const externalData = async (model: string, repo: string, kind: string, shape: ModelShape): Promise<LoadCase> => {
+      const onnxPath = await cache.addFile(model, repo, "onnx/model.onnx", (sink) => sink(externalDataModel(shape, EXTERNAL_LOCATION)));
+      const data = await cache.addFile(model, repo, `onnx/${EXTERNAL_LOCATION}`, (sink) => writeExternalData(sink, shape));
+      return { label: `external-data ${kind} model (model.onnx + ${EXTERNAL_LOCATION})`, model, onnxPath, external: [{ location: EXTERNAL_LOCATION, path: data }], bytes: size(model), shape };
+    };
+    const matmul = shapeFor(bytes, "matmul");
+    const add = shapeFor(bytes, "elementwise");
     const cases = [await singleFile("single", "bench/single-file", "MatMul", matmul)];
-    if (elementwise) cases.push(await singleFile("elementwise", "bench/elementwise", "elementwise", shapeFor(bytes, "elementwise")));
-    const external = await cache.addFile("external", "bench/external-data", "onnx/model.onnx", (sink) => sink(externalDataModel(matmul, EXTERNAL_LOCATION)));
-    const data = await cache.addFile("external", "bench/external-data", `onnx/${EXTERNAL_LOCATION}`, (sink) => writeExternalData(sink, matmul));
-    cases.push({
-      label: `external-data MatMul model (model.onnx + ${EXTERNAL_LOCATION})`,
-      model: "external",
-      onnxPath: external,
-      external: [{ location: EXTERNAL_LOCATION, path: data }],
-      bytes: size("external"),
-      shape: matmul,
-    });
+    if (elementwise) cases.push(await singleFile("elementwise", "bench/elementwise", "elementwise", add));
+    cases.push(await externalData("external", "bench/external-data", "MatMul", matmul));
+    if (elementwise) cases.push(await externalData("external-elementwise", "bench/external-elementwise", "elementwise", add));
     const { lockfilePath, publicKeyPath } = await cache.lockAndSign();
     return { cache, lockfilePath, publicKeyPath, cases };
   } catch (err) {

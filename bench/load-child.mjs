@@ -1,7 +1,10 @@
 // One load in a fresh process for `npm run bench:memory`, so each load path's peak RSS is its own.
 // argv[2]: JSON { method: "guarded" | "path" | "buffer", lockfile, cacheDir, publicKey, model, onnxPath, external: [{ location, path }] }.
-// Prints JSON: the process's RSS and peak RSS (bytes) before and after the load, and the load time.
-import { readFile } from "node:fs/promises";
+// Prints JSON: the process's RSS and peak RSS (bytes) before and after the load, the bytes its
+// verified copies still hold in their file system while the session lives, and the load time.
+import { existsSync } from "node:fs";
+import { readFile, statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { InferenceSession } from "onnxruntime-node";
 import { ModelGuard } from "modelguard";
 
@@ -23,7 +26,14 @@ if (spec.method === "guarded") {
 } else {
   throw new Error(`unknown method ${spec.method}`);
 }
+// What the guard's private copies hold in their file system (a tmpfs is memory too).
+const copyRoot = process.env.MODELGUARD_COPY_DIR || (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+const used = async () => {
+  const fs = await statfs(copyRoot);
+  return (fs.blocks - fs.bfree) * fs.bsize;
+};
 globalThis.gc?.();
+const usedBefore = await used();
 const before = { rss: rss(), peak: peak() };
 const start = process.hrtime.bigint();
 const session = await load();
@@ -31,5 +41,6 @@ const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const peakAfter = peak();
 globalThis.gc?.();
 const rssHeld = rss(); // what stays resident while the session lives
-process.stdout.write(JSON.stringify({ rssBefore: before.rss, peakBefore: before.peak, peakAfter, rssHeld, seconds }));
+const copyHeld = Math.max(0, (await used()) - usedBefore); // copies onnxruntime still maps (unlinked, so only it holds them)
+process.stdout.write(JSON.stringify({ rssBefore: before.rss, peakBefore: before.peak, peakAfter, rssHeld, copyHeld, seconds }));
 await session.release();

@@ -86,3 +86,10 @@ export async function writeReadmeSection(name: string, markdown: string, readme 
 export const hr = (): bigint => process.hrtime.bigint();
 /** Seconds since `t` (from `hr()`). */
 export const since = (t: bigint): number => Number(hr() - t) / 1e9;
+
+/** Where the guard makes its private verified copies in this run (as `ModelGuard` picks it by default). */
+export async function copyRootNote(): Promise<string> {
+  const { existsSync } = await import("node:fs");
+  const dir = process.env.MODELGUARD_COPY_DIR || (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+  return `Private verified copies in ${dir} (${disk(dir)}).`;
+}

@@ -4,13 +4,15 @@
  *
  *   - `guard.verifyAll()` in this process (guard opened before the clock starts);
  *   - `modelguard verify --key` as a subprocess (includes its start-up);
+ *   - Node's SHA-256 on one core of the same bytes already in memory (no I/O): the target's baseline;
  *   - Node's SHA-256 on one core: one `createHash` per file, files in turn, 8 MiB reads, this process;
  *   - `openssl dgst -sha256` over the same files (if openssl is installed).
  *
- * The files are split over two signed models. Target: verifyAll >= 1.7x the throughput of
- * single-core Node (median of the paired ratios) on 2 cores.
+ * The files are split over two signed models. verifyAll runs warm: the process's hash pool is
+ * started by the warm-up run and kept between runs. Target: verifyAll >= 1.8x the throughput of
+ * single-core Node hashing the bytes in memory (median of the paired ratios) on 2 cores.
  *
- *   BENCH_VERIFY_FILES (default 4)   BENCH_VERIFY_FILE_BYTES (default 250e6)   BENCH_RUNS (default 5)
+ *   BENCH_VERIFY_FILES (default 2)   BENCH_VERIFY_FILE_BYTES (default 512 MiB)   BENCH_RUNS (default 5)
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -22,12 +24,12 @@ import { ModelGuard } from "modelguard";
 import { BenchCache, cli, collectGarbage, envNumber, rotated, writeRandomFile } from "./fixtures.js";
 import { gb, heading, median, mib, seconds, spread, table, verdict, writeReadmeSection, hr, since } from "./report.js";
 
-const DEFAULT_FILES = 4;
-const DEFAULT_FILE_BYTES = 250e6;
+const DEFAULT_FILES = 2;
+const DEFAULT_FILE_BYTES = 512 * 2 ** 20;
 const files = Math.round(envNumber("BENCH_VERIFY_FILES", DEFAULT_FILES));
 const fileBytes = Math.round(envNumber("BENCH_VERIFY_FILE_BYTES", DEFAULT_FILE_BYTES));
 const runs = Math.round(envNumber("BENCH_RUNS", 5));
-const TARGET = 1.7;
+const TARGET = 1.8;
 const CHUNK = 8 * 2 ** 20;
 
 interface Sample {
@@ -96,7 +98,9 @@ try {
 
   const VERIFY_ALL = "`guard.verifyAll()` (in process)";
   const CLI = "`modelguard verify --key` (subprocess)";
-  const NODE = "Node `createHash`, one core (files in turn, in process)";
+  const MEMORY = "Node `createHash`, one core, the bytes already in memory";
+  const NODE = "Node `createHash`, one core (files read in turn, in process)";
+  const inMemory = await Promise.all(paths.map((p) => readFile(p)));
   const OPENSSL = "`openssl dgst -sha256 FILES` (subprocess)";
   const methods: Record<string, () => Promise<Sample>> = {
     [VERIFY_ALL]: async () => {
@@ -104,6 +108,10 @@ try {
       return inProcess(() => guard.verifyAll());
     },
     [CLI]: () => subprocess(process.execPath, [cli, "--lockfile", lockfilePath, "--cache-dir", cache.cacheDir, "--quiet", "verify", "--key", publicKeyPath], timesFile),
+    [MEMORY]: () =>
+      inProcess(async () => {
+        for (const bytes of inMemory) createHash("sha256").update(bytes).digest("hex");
+      }),
     [NODE]: () => inProcess(() => nodeSingleCore(paths)),
     ...(hasOpenssl ? { [OPENSSL]: () => subprocess("openssl", ["dgst", "-sha256", ...paths], timesFile) } : {}),
   };
@@ -115,7 +123,7 @@ try {
       console.error(`${run === 0 ? "warm-up" : `run ${run}`}: ${name}: ${seconds(s.wall)} s${s.cpu === undefined ? "" : ` (CPU ${seconds(s.cpu)} s)`}`);
     }
   }
-  const node = samples[NODE]!;
+  const node = samples[MEMORY]!;
   const speedup = (ss: Sample[]) => median(ss.map((s, i) => node[i]!.wall / s.wall));
   const coresBusy = (ss: Sample[]) => (ss.every((s) => s.cpu !== undefined) ? median(ss.map((s) => s.cpu! / s.wall)).toFixed(2) : "n/a");
   const rows = Object.entries(samples).map(([name, ss]) => {
@@ -130,9 +138,9 @@ try {
       cache.dir,
     ),
     "",
-    table(["method", "median", "range", "throughput", "CPU / wall", "throughput vs Node one core (median of paired ratios)"], rows),
+    table(["method", "median", "range", "throughput", "CPU / wall", "throughput vs one core in memory (median of paired ratios)"], rows),
     "",
-    `**verifyAll / single-core Node SHA-256 = ${ratio.toFixed(2)}x** (target >= ${TARGET}x on ${cpus().length} cores: ${verdict(ratio >= TARGET)}).`,
+    `**verifyAll / one-core Node SHA-256 of the bytes in memory = ${ratio.toFixed(2)}x** (target >= ${TARGET}x on ${cpus().length} cores: ${verdict(ratio >= TARGET)}).`,
   ];
   if (ratio < TARGET) {
     const busy = coresBusy(samples[VERIFY_ALL]!);
@@ -147,7 +155,7 @@ try {
   const markdown = lines.join("\n");
   console.log(markdown);
   await writeReadmeSection("verify", markdown);
-  if (ratio < TARGET) console.error(`target missed: verifyAll / single-core Node = ${ratio.toFixed(2)}x`);
+  if (ratio < TARGET) console.error(`target missed: verifyAll / one-core in-memory SHA-256 = ${ratio.toFixed(2)}x`);
   await rm(timesFile, { force: true });
 } finally {
   await cache.remove();
