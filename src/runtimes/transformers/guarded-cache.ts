@@ -1,4 +1,5 @@
-import { parseHubFileUrl, type HubFileRequest } from "./hub-file-url.js";
+import { ModelGuardError } from "../../errors.js";
+import { HUB_HOST, parseHubFileUrl, type HubFileRequest } from "./hub-file-url.js";
 
 /**
  * The cache transformers.js asks for every file (`env.customCache`), answering from the guard
@@ -27,8 +28,12 @@ export class GuardedCache {
 
   async match(key: unknown): Promise<Response | undefined> {
     // The local-path key transformers.js tries first: a miss, so it asks again with the Hub URL.
-    const request = typeof key === "string" ? parseHubFileUrl(key, this.#isLocked) : undefined;
-    if (!request) return undefined;
+    if (typeof key !== "string" || !key.startsWith(HUB_HOST)) return undefined;
+    // Every Hub URL is answered, so transformers.js never goes on to a local folder or the network.
+    const request = parseHubFileUrl(key, this.#isLocked);
+    if (!request) {
+      return failingResponse(new ModelGuardError("MODEL_NOT_LOCKED", `transformers.js asked for ${key}, which names no file of a model repo (is the model a local folder? load it by its locked repo id)`));
+    }
     let served: ServedFile;
     try {
       served = this.#respond(request);

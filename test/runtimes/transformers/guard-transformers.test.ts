@@ -171,6 +171,17 @@ describe("guardTransformers", () => {
     const handle = guardEnv(guard);
     try {
       await expectRefused(pipeline("feature-extraction", "someone/other-model"), "MODEL_NOT_LOCKED", /someone\/other-model .*does not lock; lock it with: modelguard add someone\/other-model --preset/);
+      // A local folder is no way around the lock.
+      const top = await track(tempDir("mg-tjs-folder-"));
+      const nested = join(top, "models", "tiny-bert");
+      for (const folder of [top, nested]) {
+        for (const [path, bytes] of Object.entries(tinyBertFiles())) {
+          await mkdir(dirname(join(folder, path)), { recursive: true });
+          await writeFile(join(folder, path), bytes);
+        }
+      }
+      await expectRefused(pipeline("feature-extraction", nested), "MODEL_NOT_LOCKED", /names no file of a model repo/);
+      await expectRefused(pipeline("feature-extraction", top), "MODEL_NOT_LOCKED", /does not lock/);
       await expectRefused(
         guardedEmbeddings({ dtype: "q8" }),
         "FILE_NOT_LOCKED",
