@@ -2,8 +2,8 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { ModelGuardError } from "../../errors.js";
 import type { ModelGuard } from "../../guard/guard.js";
 import type { LockedModel } from "../../lockfile/types.js";
-import { checkExternalDataRefs } from "../../onnx/check-external-data.js";
-import { readExternalDataRefs } from "../../onnx/external-data.js";
+import { onnxruntime } from "../onnxruntime/onnxruntime-adapter.js";
+import { verifiedBytesOf } from "../verified-bytes.js";
 import { declaredExternalDataChunks } from "./declared-external-data.js";
 import type { ServedFile } from "./guarded-cache.js";
 import type { HubFileRequest } from "./hub-file-url.js";
@@ -11,9 +11,9 @@ import { lockedFileFor } from "./locked-file-for.js";
 
 /**
  * What the guard hands transformers.js for each file it asks for: the verified bytes of a locked
- * file; for an ONNX graph, only after its external-data references passed the check
- * `createSession` applies (each a plain relative location naming a locked file of the same model,
- * main-graph initializers only) and the rules below, which come from how transformers.js 4.3
+ * file; for an ONNX graph, only after the onnxruntime adapter's `check` passed (what
+ * `createSession` checks: each external-data reference a plain relative location naming a locked
+ * file of the same model, main-graph initializers only) and the rules below, which come from how transformers.js 4.3
  * loads a graph in Node (`getSession` in its `models/session.js`):
  *
  * - It asks for the graph `X.onnx` and, only when the config declares them, for its data chunks
@@ -188,17 +188,11 @@ class GraphLoad {
   async #verifyOnce(): Promise<VerifiedGraph> {
     const { guard, name, entry, path } = this;
     const bytes = await guard.readFile(name, path);
-    const sizes = Object.fromEntries(Object.entries(entry.files).map(([p, f]) => [p, f.size]));
-    let plan;
-    try {
-      plan = checkExternalDataRefs(readExternalDataRefs(bytes), { modelPath: path, lockedFiles: sizes });
-    } catch (err) {
-      if (err instanceof ModelGuardError) this.#refuse(err.message);
-      throw err;
-    }
-    if (plan.length === 0) return { bytes, chunks: new Map() };
-    this.#locations = plan.map((p) => p.lockedPath);
-    const locations = plan.map((p) => p.location);
+    // What a load by the guard checks (onnxruntime's adapter): every reference a safe, locked file of this model.
+    const { companions } = await onnxruntime.check(name, entry, verifiedBytesOf(path, bytes));
+    if (companions.length === 0) return { bytes, chunks: new Map() };
+    this.#locations = companions.map((c) => c.file);
+    const locations = companions.map((c) => c.as);
     if (this.major === 3) {
       this.#refuse(
         `has external data (${locations.join(", ")}), which transformers.js 3.x never hands to onnxruntime in Node.js (onnxruntime would read it from the working directory): use transformers.js 4`,
@@ -211,7 +205,7 @@ class GraphLoad {
         `has external data ${undeclared.join(", ")} that config.json does not declare (transformers.js_config.use_external_data_format${declared.length ? ` names ${declared.join(", ")}` : " is not set"}): transformers.js would not hand it to onnxruntime, which would read a file of that name from the working directory`,
       );
     }
-    const chunks = await Promise.all(plan.map(async (p) => [p.lockedPath, await guard.readFile(name, p.lockedPath)] as const));
+    const chunks = await Promise.all(companions.map(async (c) => [c.file, await guard.readFile(name, c.file)] as const));
     return { bytes, chunks: new Map(chunks) };
   }
 
