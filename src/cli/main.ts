@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ModelGuardError, exitCodeFor } from "../errors.js";
 import { registerAdd } from "./add.js";
+import { registerBom } from "./bom.js";
 import { registerGenerateKeyPair } from "./generate-key-pair.js";
 import { registerPull } from "./pull.js";
 import { registerSign } from "./sign.js";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerSignModel(program);
   registerVerifyModel(program);
+  registerBom(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -37,6 +37,8 @@ export interface CertSpec {
   endDate?: string;
   /** EC curve of the subject key (default P-256). */
   curve?: "prime256v1" | "secp384r1";
+  /** More extension lines in openssl's config syntax, e.g. "subjectAltName = email:a@example.com". */
+  extensions?: string[];
 }
 
 function opensslDate(date: Date): string {
@@ -89,6 +91,7 @@ export function makeCertificateFactory(): { dir: string; issue(spec: CertSpec, i
         ...(issuer ? ["authorityKeyIdentifier = keyid"] : []),
         ...(spec.keyUsage ? [`keyUsage = ${spec.keyUsage}`] : []),
         ...(spec.extKeyUsage ? [`extendedKeyUsage = ${spec.extKeyUsage}`] : []),
+        ...(spec.extensions ?? []),
       ];
       writeFileSync(extPath, `${ext.join("\n")}\n`);
       const now = Date.now();
