@@ -168,7 +168,7 @@ describe("the BOM document", () => {
 describe("who signed, as the recorded signatures say", () => {
   it("reads the key id of a lockfile signature and the keyid label of per-file signatures, each signer once", async () => {
     const keys = await makeKeys(await tempDir("mg-bom-"));
-    const signed = withSignature(entry(), keys.privateKey, keys.publicKey);
+    const signed = withSignature("m", entry(), keys.privateKey, keys.publicKey);
     for (const file of Object.values(signed.files)) file.signatures = [{ sig: signBlob(Buffer.from("x"), keys.privateKey), keyid: "release-key" }];
     expect(recordedSigners(signed)).toEqual([
       { kind: "key", fingerprint: publicKeyId(keys.publicKey), via: "model-signature" },
@@ -210,7 +210,7 @@ describe("the BOM's inputs from a lockfile and a cache (bomModels)", () => {
       plain: { repo: "org/plain", files: { "model.onnx": Buffer.from("other") } },
     });
     const keys = await makeKeys(made.dir);
-    made.lockfile.models.bert = withSignature(made.lockfile.models.bert!, keys.privateKey, keys.publicKey);
+    made.lockfile.models.bert = withSignature("bert", made.lockfile.models.bert!, keys.privateKey, keys.publicKey);
     return { ...made, keys, policy: { keys: [{ key: keys.publicKey, fingerprint: publicKeyId(keys.publicKey) }], allowUnsigned: false } };
   }
 

@@ -39,7 +39,7 @@ async function setup() {
     plain: { repo: "org/plain", files: { "model.onnx": Buffer.from("other graph") } },
   });
   const keys = await makeKeys(made.dir);
-  made.lockfile.models.bert = withSignature(made.lockfile.models.bert!, keys.privateKey, keys.publicKey);
+  made.lockfile.models.bert = withSignature("bert", made.lockfile.models.bert!, keys.privateKey, keys.publicKey);
   await writeLockfile(made.lockfilePath, made.lockfile);
   return { ...made, keys, g: ["--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir] };
 }
