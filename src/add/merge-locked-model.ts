@@ -26,7 +26,8 @@ export function mergeLockedModel(lockfile: Lockfile, name: string, entry: Locked
   const changes = describeLockChange(previous, entry);
   if (changes.length === 0 && previous.ref === entry.ref) return { status: "unchanged", entry: previous, changes: [] };
   if (!options.update) return { status: "drift", previous, changes };
-  const { signatures: _dropped, publisherSignatures: _droppedToo, ...unsigned } = previous;
+  // The gguf layout is add's to write, like the files: an old one must not outlive the files it named.
+  const { signatures: _dropped, publisherSignatures: _droppedToo, gguf: _oldLayout, ...unsigned } = previous;
   const merged: LockedModel = { ...unsigned, ...entry };
   return { status: "updated", lockfile: withModel(lockfile, name, merged), entry: merged, previous, changes };
 }

@@ -17,8 +17,26 @@ export function lockedModelSubject(entry: Pick<LockedModel, "repo" | "revision">
 export const LOCKED_MODEL_NAME_FIELD = "lockfile_model_name";
 
 /**
+ * Where the statement carries the entry's `gguf` layout (which locked file node-llama-cpp starts
+ * from, its parts, its LoRA adapters): it chooses which bytes load, so a lockfile signature
+ * covers it (issue 9's rule). Absent when the entry has none, so signatures of other entries are
+ * unchanged.
+ */
+export const LOCKED_GGUF_FIELD = "lockfile_gguf";
+
+/** A JSON value with every object's keys sorted, so the signed layout compares by content. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/**
  * The statement a lockfile signature signs for the entry `name`: the model name, the repo and
- * commit (the subject) and every file's path and sha256 (the resources). The one builder of it:
+ * commit (the subject), every file's path and sha256 (the resources) and the GGUF layout if the
+ * entry has one. The one builder of it:
  * every way of signing a lockfile entry (a key, a certificate, Sigstore keyless) signs this, and
  * `statementMismatch` is its one check.
  */
@@ -28,6 +46,7 @@ export function statementForLockedModel(name: string, entry: LockedModel): Model
     Object.entries(entry.files).map(([path, file]) => ({ path, sha256: file.sha256 })),
   );
   statement.predicate[LOCKED_MODEL_NAME_FIELD] = name;
+  if (entry.gguf !== undefined) statement.predicate[LOCKED_GGUF_FIELD] = sortedKeys(entry.gguf);
   return statement;
 }
 
@@ -46,6 +65,11 @@ export function statementMismatch(statement: unknown, name: string, entry: Locke
     return `it was signed by a modelguard that did not sign the model name; re-sign it: \`modelguard sign ${name} --key KEY\``;
   }
   if (signedName !== name) return `it was signed for the model named ${JSON.stringify(signedName)}, not ${JSON.stringify(name)}`;
+  const signedGguf = JSON.stringify(sortedKeys((s.predicate as Record<string, unknown>)[LOCKED_GGUF_FIELD]) ?? null);
+  const lockedGguf = JSON.stringify(sortedKeys(entry.gguf) ?? null);
+  if (signedGguf !== lockedGguf) {
+    return `the gguf layout (which file loads, its parts and LoRA adapters) is ${lockedGguf} in the lockfile but ${signedGguf} in the signature`;
+  }
   const subject = Array.isArray(s.subject) && s.subject.length === 1 ? s.subject[0] : undefined;
   const expectedSubject = lockedModelSubject(entry);
   if (!subject || subject.name !== expectedSubject) {

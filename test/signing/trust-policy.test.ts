@@ -75,6 +75,22 @@ describe("checkTrustPolicy with model signatures", async () => {
     expect(await codeOf(() => checkTrustPolicy("m2", signed, { ...trusting(alice), allowUnsigned: true }))).toBe("SIGNATURE_INVALID");
   });
 
+  it("covers the gguf layout: an entry whose layout was added, edited or dropped after signing is refused", async () => {
+    const gguf = lockedEntry("org/llm", { "m.gguf": Buffer.from("model"), "lora.gguf": Buffer.from("adapter") });
+    const layout = { entry: "m.gguf", loras: ["lora.gguf"] };
+    const signedGguf = withSignature("llm", { ...gguf, gguf: layout }, alice.privateKey, alice.publicKey);
+    expect(await codeOf(() => checkTrustPolicy("llm", signedGguf, trusting(alice)))).toBeUndefined();
+    // Key order is not content: the lockfile is rewritten with sorted keys.
+    expect(await codeOf(() => checkTrustPolicy("llm", { ...signedGguf, gguf: { loras: ["lora.gguf"], entry: "m.gguf" } }, trusting(alice)))).toBeUndefined();
+    for (const edited of [{ entry: "lora.gguf", loras: ["m.gguf"] }, { entry: "m.gguf" }, undefined]) {
+      const err = await checkTrustPolicy("llm", { ...signedGguf, gguf: edited }, trusting(alice)).catch((e: Error & { code: string }) => e);
+      expect(err).toMatchObject({ code: "SIGNATURE_INVALID" });
+      expect((err as Error).message).toContain("gguf layout");
+    }
+    const signedWithout = withSignature("llm", gguf, alice.privateKey, alice.publicKey);
+    expect(await codeOf(() => checkTrustPolicy("llm", { ...signedWithout, gguf: layout }, trusting(alice)))).toBe("SIGNATURE_INVALID");
+  });
+
   it("refuses a signature whose statement does not name the model, saying to re-sign", async () => {
     const old = buildModelStatement(`${entry.repo}@${entry.revision}`, Object.entries(entry.files).map(([path, f]) => ({ path, sha256: f.sha256 })));
     const bundle = signDsseBundle(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(old)), alice.privateKey, alice.publicKey);
