@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import pLimit from "p-limit";
 import { ModelGuardError } from "../errors.js";
 import type { LockedModel } from "../lockfile/types.js";
@@ -15,7 +15,6 @@ import { blobNameFor, blobsFolder, placeVerifiedFile, writeRef } from "../hub/st
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
 import { entryFilesOf } from "../runtimes/known-runtimes.js";
-import { verifiedBytesOf } from "../runtimes/verified-bytes.js";
 import { ggufLayoutOf } from "../gguf/gguf-layout.js";
 import { readGgufFileMetadata } from "../gguf/read-gguf-metadata.js";
 import { completeSplitModels, defaultGgufFiles, ggufFilesForTag } from "../gguf/select-gguf-files.js";
@@ -313,8 +312,20 @@ async function companionFiles(selected: string[], localPath: (repoPath: string) 
   const extra = new Set<string>();
   const taken = new Set(selected);
   for (const { file, adapter } of entryFilesOf(selected)) {
-    for (const target of await adapter.referencedFiles(verifiedBytesOf(file, await readFile(localPath(file))), available)) {
-      if (!taken.has(target)) extra.add(target);
+    const handle = await open(localPath(file), "r");
+    try {
+      // Positioned reads, not readFile: a GGUF model or a single-file graph can exceed one Buffer.
+      const { size } = await handle.stat();
+      const read = async (position: number, length: number) => {
+        const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        return buffer.subarray(0, bytesRead);
+      };
+      for (const target of await adapter.referencedFiles({ file, size, read }, available)) {
+        if (!taken.has(target)) extra.add(target);
+      }
+    } finally {
+      await handle.close();
     }
   }
   return [...extra];

@@ -37,8 +37,9 @@ export interface LockedModel {
 }
 
 /**
- * Where a GGUF model's files are, written by `add` (not signed: every path must be a locked file,
- * and the loader checks the parts against their names and the entry's verified header).
+ * Where a GGUF model's files are, written by `add`. Every path must be a locked file; lockfile
+ * signatures sign it (`signing/locked-model-statement.ts`), and the loader and `verify` hold it to
+ * the verified headers (the entry is no LoRA adapter, each LoRA is one, the parts are the entry's).
  */
 export interface GgufLayout {
   /** The file a load starts from: the model, or part 1 of a split model. */

@@ -118,9 +118,9 @@ export function validateLockfile(data: unknown): Lockfile {
 }
 
 /**
- * `gguf`: which locked GGUF files a load starts from and needs (written by `add`). It is not
- * signed: it may only name locked (signed) files, and the loader checks it against their names
- * and the entry's verified header.
+ * `gguf`: which locked GGUF files a load starts from and needs (written by `add`). It may only
+ * name locked files; lockfile signatures sign it, and the loader checks it against the files'
+ * names and verified headers (src/runtimes/node-llama-cpp/plan-gguf-load.ts).
  */
 function validateGgufLayout(layout: unknown, files: Record<string, unknown>, at: (...rest: (string | number)[]) => string, name: string): void {
   if (!isPlainObject(layout)) throw invalid(at("gguf"), "must be an object", name);
