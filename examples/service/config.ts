@@ -14,6 +14,8 @@ export interface ServiceConfig {
   cacheDir?: string;
   offline: boolean;
   allowUnsigned: boolean;
+  /** Threads per llama.cpp context (GGUF models); undefined: node-llama-cpp's default. */
+  llamaThreads?: number;
   limits: RequestLimits;
   /** Passed to the guard for HF_ENDPOINT, HF_TOKEN, HF_HOME. */
   env: NodeJS.ProcessEnv;
@@ -55,7 +57,8 @@ export class UsageError extends Error {
 
 export const USAGE = `usage: serve [options]
 
-Verifies every model in the lockfile, loads each one that has an .onnx graph, then listens.
+Verifies every model in the lockfile, loads each with its runtime (an .onnx graph into
+onnxruntime, a GGUF model into node-llama-cpp), then listens.
 
   --port N                 PORT, default 8080 (0: any free port)
   --host ADDR              HOST, default 0.0.0.0 (every interface, as a container needs)
@@ -68,6 +71,8 @@ Verifies every model in the lockfile, loads each one that has an .onnx graph, th
   --cache-dir DIR          HF_HUB_CACHE, default $HF_HOME/hub or ~/.cache/huggingface/hub
   --offline                HF_HUB_OFFLINE=1: never download; a missing file stops the start
   --allow-unsigned         MODELGUARD_ALLOW_UNSIGNED=1: accept models without a trusted signature
+  --llama-threads N        LLAMA_THREADS: threads per llama.cpp context for GGUF models (default:
+                           node-llama-cpp's choice)
   --help
 
 Hub: HF_ENDPOINT, HF_TOKEN; HF_HUB_DOWNLOAD_TIMEOUT (idle, s), MODELGUARD_DOWNLOAD_DEADLINE (per file, s).
@@ -104,6 +109,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
         "cache-dir": { type: "string" },
         offline: { type: "boolean" },
         "allow-unsigned": { type: "boolean" },
+        "llama-threads": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -121,6 +127,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
   }
   const trustedRoot = values["trusted-root"] ?? (env.MODELGUARD_TRUSTED_ROOT || undefined);
   const cacheDir = values["cache-dir"] ?? (env.HF_HUB_CACHE || undefined);
+  const threadsText = values["llama-threads"] ?? (env.LLAMA_THREADS || undefined);
+  const llamaThreads = threadsText === undefined ? undefined : /^[1-9]\d{0,3}$/.test(threadsText.trim()) ? Number(threadsText) : NaN;
+  if (Number.isNaN(llamaThreads)) throw new UsageError(`--llama-threads (LLAMA_THREADS) must be a positive integer, got ${JSON.stringify(threadsText)}`);
   return {
     port,
     host: values.host ?? (env.HOST || "0.0.0.0"),
@@ -131,6 +140,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     ...(cacheDir !== undefined ? { cacheDir } : {}),
     offline: values.offline ?? envFlag(env.HF_HUB_OFFLINE),
     allowUnsigned: values["allow-unsigned"] ?? envFlag(env.MODELGUARD_ALLOW_UNSIGNED),
+    ...(llamaThreads !== undefined ? { llamaThreads } : {}),
     limits: DEFAULT_LIMITS,
     env,
   };

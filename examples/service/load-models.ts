@@ -6,7 +6,9 @@
  */
 import type { InferenceSession } from "onnxruntime-node";
 import { ERROR_CODES, ModelGuard, ModelGuardError, describeSigner, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type LoadedModels, type Signer } from "modelguard";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import type { ServiceConfig } from "./config.js";
+import { createCompleter, type Completer } from "./completions.js";
 
 export interface ServedModel {
   name: string;
@@ -15,8 +17,12 @@ export interface ServedModel {
   /** Locked file paths. */
   files: string[];
   signer: Signer;
-  /** Absent for a model that locks no .onnx file (a tokenizer, say): listed, not runnable. */
+  /** What runs it: onnxruntime (an .onnx graph), node-llama-cpp (a GGUF model), or nothing (a tokenizer, say: listed, not runnable). */
+  runtime: "onnxruntime" | "node-llama-cpp" | null;
+  /** An onnxruntime session, for `/infer`. */
   session?: InferenceSession;
+  /** A node-llama-cpp model and its completer, for `/completions`. */
+  llama?: { model: LlamaModel; completer: Completer };
 }
 
 export interface StartupFailure {
@@ -102,16 +108,70 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
     files: m.files.map((f) => f.path),
     // The report of a model that passed always names its signer.
     signer: m.signer!,
+    runtime: sessions.has(m.name) ? ("onnxruntime" as const) : null,
     ...(sessions.has(m.name) ? { session: sessions.get(m.name)! } : {}),
   }));
+  try {
+    await loadGgufModels(guard, config, models.filter((m) => !m.session && m.files.some((f) => f.toLowerCase().endsWith(".gguf"))), log);
+  } catch (err) {
+    await releaseSessions(models);
+    throw err;
+  }
   for (const m of models) {
-    log(`ok ${m.name} (${m.repo}@${m.revision.slice(0, 12)}): ${m.files.length} file(s), ${describeSigner(m.signer)}${m.session ? "" : ", no .onnx: listed, not served"}`);
+    log(`ok ${m.name} (${m.repo}@${m.revision.slice(0, 12)}): ${m.files.length} file(s), ${describeSigner(m.signer)}, ${m.runtime ?? "no .onnx or .gguf: listed, not served"}`);
   }
   return { guard, models };
 }
 
 
+let llamaBinding: Promise<Llama> | undefined;
+
+/**
+ * Every GGUF model into node-llama-cpp, from private verified copies (`modelguard/node-llama-cpp`).
+ * node-llama-cpp is an optional dependency: imported only when a GGUF model is locked. On any
+ * failure the start stops, naming every model that failed.
+ */
+async function loadGgufModels(guard: ModelGuard, config: ServiceConfig, models: ServedModel[], log: Log): Promise<void> {
+  if (models.length === 0) return;
+  const failures: StartupFailure[] = [];
+  try {
+    const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+    const { loadLlamaModel } = await import("modelguard/node-llama-cpp");
+    // CPU only and never built at start: a service must not compile or download anything.
+    llamaBinding ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+    const llama = await llamaBinding;
+    for (const m of models) {
+      try {
+        const model = await loadLlamaModel(guard, llama, m.name);
+        const completer = await createCompleter(model, config.llamaThreads === undefined ? {} : { threads: config.llamaThreads }).catch(async (err: unknown) => {
+          await model.dispose();
+          throw err;
+        });
+        m.llama = { model, completer };
+        m.runtime = "node-llama-cpp";
+      } catch (err) {
+        failures.push(toFailure(err));
+      }
+    }
+  } catch (err) {
+    failures.push(toFailure(err));
+  }
+  if (failures.length > 0) {
+    log("loading the GGUF models failed");
+    throw new StartupError(failures);
+  }
+}
+
 export async function releaseSessions(models: ServedModel[]): Promise<void> {
-  await Promise.allSettled(models.map((m) => m.session?.release()));
-  for (const m of models) delete m.session;
+  await Promise.allSettled(
+    models.map(async (m) => {
+      await m.session?.release();
+      await m.llama?.completer.dispose();
+      await m.llama?.model.dispose();
+    }),
+  );
+  for (const m of models) {
+    delete m.session;
+    delete m.llama;
+  }
 }

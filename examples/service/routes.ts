@@ -3,7 +3,7 @@ import type { RequestLimits } from "./config.js";
 import { ClientGone, HttpError, readJson, sendError, sendJson } from "./http-io.js";
 import type { ServedModel } from "./load-models.js";
 import { fromTensor, type JsonTensor } from "./tensors.js";
-import { parseInferRequest, RequestError } from "./validate-request.js";
+import { parseCompletionRequest, parseInferRequest, RequestError } from "./validate-request.js";
 
 export interface ServiceState {
   /** False before the sessions exist and again once shutdown starts. */
@@ -29,6 +29,7 @@ function describeModel(m: ServedModel) {
     revision: m.revision,
     files: m.files,
     signer: m.signer,
+    runtime: m.runtime,
     ...(m.session ? { inputs: meta(m.session.inputMetadata), outputs: meta(m.session.outputMetadata) } : {}),
   };
 }
@@ -41,7 +42,7 @@ function servedModel(state: ServiceState, name: string): ServedModel {
 
 async function infer(state: ServiceState, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
   const model = servedModel(state, name);
-  if (!model.session) throw new HttpError(404, "MODEL_NOT_FOUND", `model ${name} locks no .onnx file; there is nothing to run`);
+  if (!model.session) throw new HttpError(404, "MODEL_NOT_FOUND", `model ${name} locks no .onnx file; there is nothing to run${model.llama ? ` here: use POST /v1/models/${name}/completions` : ""}`);
   const session = model.session;
   const body = await readJson(req, state.limits.maxBodyBytes);
   const feeds = parseInferRequest(body, session.inputMetadata, state.limits);
@@ -57,6 +58,20 @@ async function infer(state: ServiceState, req: IncomingMessage, res: ServerRespo
   sendJson(res, 200, { outputs });
 }
 
+async function completions(state: ServiceState, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  const model = servedModel(state, name);
+  if (!model.llama) throw new HttpError(404, "MODEL_NOT_FOUND", `model ${name} locks no GGUF model; there is nothing to complete${model.session ? `: use POST /v1/models/${name}/infer` : ""}`);
+  const { prompt, maxTokens } = parseCompletionRequest(await readJson(req, state.limits.maxBodyBytes), state.limits);
+  let completion: string;
+  try {
+    completion = await model.llama.completer.complete(prompt, maxTokens);
+  } catch (err) {
+    // A prompt longer than the context, say.
+    throw new HttpError(400, "COMPLETION_FAILED", `llama.cpp refused the prompt: ${(err as Error).message}`);
+  }
+  sendJson(res, 200, { completion });
+}
+
 function routes(state: ServiceState): Route[] {
   return [
     { pattern: /^\/healthz$/, methods: { GET: (_q, res) => sendJson(res, 200, { status: "ok" }) } },
@@ -69,6 +84,7 @@ function routes(state: ServiceState): Route[] {
     { pattern: /^\/v1\/models$/, methods: { GET: (_q, res) => sendJson(res, 200, [...state.models.values()].map(describeModel)) } },
     { pattern: /^\/v1\/models\/([^/]+)$/, methods: { GET: (_q, res, [name]) => sendJson(res, 200, describeModel(servedModel(state, name!))) } },
     { pattern: /^\/v1\/models\/([^/]+)\/infer$/, methods: { POST: (req, res, [name]) => infer(state, req, res, name!) } },
+    { pattern: /^\/v1\/models\/([^/]+)\/completions$/, methods: { POST: (req, res, [name]) => completions(state, req, res, name!) } },
   ];
 }
 

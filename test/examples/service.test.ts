@@ -16,6 +16,8 @@ import type { Lockfile } from "../../src/lockfile/types.js";
 import { buildAddModel, buildOnnxModel } from "../../src/onnx/build-model.js";
 import { TensorDataType } from "../../src/onnx/onnx-fields.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
+import { snapshotFilePath } from "../../src/hub/cache-layout.js";
+import { tinyLlamaGguf } from "../../src/gguf/tiny-llama.js";
 import { EXAMPLE_LOCKFILE, EXAMPLE_PUBLIC_KEY, fillExampleCache, snapshotDir, startExampleHub } from "../../examples/example-cache.js";
 import { CLASSIFIER, EXAMPLE_MODEL, EXAMPLE_REPO, REGRESSOR, REGRESSOR_MODEL, REGRESSOR_REPO, tinyRegressorFiles } from "../../examples/tiny-model.js";
 import { makeCachedModels, makeKeys, tempDir, type TestKeys } from "../helpers/fixtures.js";
@@ -408,6 +410,62 @@ describe("the example service on models built here", () => {
     expect(body.map((m: { name: string }) => m.name)).toEqual(["pair", "vocab"]);
     expect(body[1]).not.toHaveProperty("inputs");
     expect(await post(`${svc.url}/v1/models/vocab/infer`, { inputs: {} })).toMatchObject({ status: 404, body: { error: { code: "MODEL_NOT_FOUND" } } });
+  });
+});
+
+describe("the example service on a GGUF model (node-llama-cpp)", () => {
+  let svc: Service;
+  let made: Awaited<ReturnType<typeof makeCachedModels>>;
+
+  beforeAll(async () => {
+    made = await makeCachedModels({
+      "tiny-llama": { repo: "org/tiny-llama-GGUF", files: { "tiny-F32.gguf": tinyLlamaGguf() } },
+      vocab: { repo: "org/vocab", files: { "vocab.txt": Buffer.from("a\nb\n") } },
+    });
+    made.lockfile.models["tiny-llama"]!.gguf = { entry: "tiny-F32.gguf" };
+    for (const name of ["tiny-llama", "vocab"]) made.lockfile.models[name] = withSignature(name, made.lockfile.models[name]!, alice.privateKey, alice.publicKey);
+    await writeLockfile(made.lockfilePath, made.lockfile);
+    svc = await serve(SERVICE, ["--port", "0", "--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir, "--key", alice.publicPath, "--offline", "--llama-threads", "1"], cleanEnv());
+  });
+
+  afterAll(() => void svc?.child.kill("SIGTERM"));
+
+  it("lists it with its runtime and completes prompts greedily, one request at a time per model", async () => {
+    const { body } = await request(`${svc.url}/v1/models`);
+    expect(body.map((m: { name: string; runtime: string | null }) => [m.name, m.runtime])).toEqual([["tiny-llama", "node-llama-cpp"], ["vocab", null]]);
+    const answers = await Promise.all(
+      ["only verified", "hello", "only verified"].map((prompt) => post(`${svc.url}/v1/models/tiny-llama/completions`, { prompt, maxTokens: 2 })),
+    );
+    expect(answers.map((a) => [a.status, a.body.completion])).toEqual([[200, "bytes reach"], [200, "only verified"], [200, "bytes reach"]]);
+  });
+
+  it("validates a completion request like /infer: 400 with a code, 404 for what it cannot run", async () => {
+    const url = `${svc.url}/v1/models/tiny-llama/completions`;
+    expect(await post(url, { prompt: 5 })).toMatchObject({ status: 400, body: { error: { code: "INVALID_REQUEST" } } });
+    expect(await post(url, { prompt: "hi", maxTokens: 0 })).toMatchObject({ status: 400, body: { error: { code: "INVALID_REQUEST" } } });
+    expect(await post(url, { prompt: "hi", maxTokens: 100_000 })).toMatchObject({ status: 400, body: { error: { code: "TOO_MANY_TOKENS" } } });
+    expect(await post(url, { prompt: "hi", temperature: 2 })).toMatchObject({ status: 400, body: { error: { code: "INVALID_REQUEST" } } });
+    expect(await post(url, "{not json")).toMatchObject({ status: 400 });
+    expect(await post(url, { prompt: "x".repeat(20_000) })).toMatchObject({ status: 400, body: { error: { code: "INVALID_REQUEST" } } });
+    const infer = await post(`${svc.url}/v1/models/tiny-llama/infer`, { inputs: {} });
+    expect(infer).toMatchObject({ status: 404, body: { error: { code: "MODEL_NOT_FOUND" } } });
+    expect(infer.body.error.message).toContain("/v1/models/tiny-llama/completions");
+    expect(await post(`${svc.url}/v1/models/vocab/completions`, { prompt: "hi" })).toMatchObject({ status: 404, body: { error: { code: "MODEL_NOT_FOUND" } } });
+    expect(await post(`${svc.url}/v1/models/nope/completions`, { prompt: "hi" })).toMatchObject({ status: 404, body: { error: { code: "MODEL_NOT_FOUND" } } });
+    expect((await post(url, { prompt: "only verified", maxTokens: 1 })).body.completion).toBe("bytes");
+  });
+
+  it("refuses to start when a byte of the GGUF file changed", async () => {
+    const cached = snapshotFilePath(made.cacheDir, "org/tiny-llama-GGUF", made.lockfile.models["tiny-llama"]!.revision, "tiny-F32.gguf");
+    const bytes = await readFile(cached);
+    bytes[bytes.length - 100]! ^= 0x01;
+    const cacheDir = join(work, "gguf-flipped");
+    await cp(made.cacheDir, cacheDir, { recursive: true });
+    await writeFile(snapshotFilePath(cacheDir, "org/tiny-llama-GGUF", made.lockfile.models["tiny-llama"]!.revision, "tiny-F32.gguf"), bytes);
+    const run = await refusedStart(["--lockfile", made.lockfilePath, "--cache-dir", cacheDir, "--key", alice.publicPath, "--offline"], cleanEnv());
+    expect(run).toMatchObject({ status: 1, opened: false });
+    expect(run.stdout).not.toContain("listening");
+    expect(run.stderr).toContain("DIGEST_MISMATCH");
   });
 });
 
