@@ -8,8 +8,6 @@
  *    node-llama-cpp from private verified copies; it generates a few tokens;
  * 4. one byte of the cached file changes: the same load is refused.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,12 +18,12 @@ import { loadLlamaModel } from "modelguard/node-llama-cpp";
 import { startLocalHub } from "../local-hub/index.js";
 import { tinyLlamaGguf } from "../src/gguf/tiny-llama.js";
 import { snapshotDir } from "./example-cache.js";
+import { exampleCli } from "./example-cli.js";
 
 const REPO = "modelguard-examples/tiny-llama-GGUF";
 const FILE = "tiny-llama-F32.gguf";
 const NAME = "tiny-llama";
 const PROMPT = "only verified";
-const bin = fileURLToPath(new URL("../bin/modelguard.js", import.meta.url));
 const signingKey = fileURLToPath(new URL("keys/cosign.key", import.meta.url));
 const publicKey = fileURLToPath(new URL("keys/cosign.pub", import.meta.url));
 
@@ -34,15 +32,8 @@ const work = await mkdtemp(join(tmpdir(), "modelguard-llm-example-"));
 const lockfile = join(work, "models.lock.json");
 const cacheDir = join(work, "hf-cache");
 
-/** The real CLI, against the local Hub (served by this process: so never a synchronous child) and this example's own cache and lockfile. */
-async function modelguard(...args: string[]): Promise<void> {
-  console.log(`$ modelguard ${args.join(" ")}`);
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, "--lockfile", lockfile, "--cache-dir", cacheDir, "--quiet", ...args], {
-    env: { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: "", HF_TOKEN: "", COSIGN_PASSWORD: "example" },
-  });
-  process.stdout.write(stdout);
-  process.stderr.write(stderr);
-}
+/** The real CLI, against the local Hub and this example's own cache and lockfile. */
+const modelguard = exampleCli(hub.url, lockfile, cacheDir);
 
 /** The service side: trust comes from the caller's key; offline, so nothing but the cache is read. */
 async function generate(llama: Llama): Promise<string> {

@@ -9,8 +9,6 @@
  *    runs `pipeline("feature-extraction", ...)`: embeddings from verified bytes only, no network;
  * 4. one byte of the cached weights changes: the same pipeline call is refused.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,12 +18,12 @@ import { ModelGuard, ModelGuardError, readLockfile } from "modelguard";
 import { guardTransformers } from "modelguard/transformers";
 import { startLocalHub } from "../local-hub/index.js";
 import { snapshotDir } from "./example-cache.js";
+import { exampleCli } from "./example-cli.js";
 import { tinyBertFiles } from "./tiny-bert.js";
 
 const REPO = "modelguard-examples/tiny-bert";
 const NAME = "tiny-bert";
 const SENTENCES = ["the cat sat on the mat", "a dog sat on the mat", "verified bytes load fast"];
-const bin = fileURLToPath(new URL("../bin/modelguard.js", import.meta.url));
 const signingKey = fileURLToPath(new URL("keys/cosign.key", import.meta.url));
 const publicKey = fileURLToPath(new URL("keys/cosign.pub", import.meta.url));
 
@@ -34,15 +32,8 @@ const work = await mkdtemp(join(tmpdir(), "modelguard-transformers-example-"));
 const lockfile = join(work, "models.lock.json");
 const cacheDir = join(work, "hf-cache");
 
-/** The real CLI, against the local Hub (served by this process: so never a synchronous child) and this example's own cache and lockfile. */
-async function modelguard(...args: string[]): Promise<void> {
-  console.log(`$ modelguard ${args.join(" ")}`);
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, "--lockfile", lockfile, "--cache-dir", cacheDir, "--quiet", ...args], {
-    env: { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: "", HF_TOKEN: "", COSIGN_PASSWORD: "example" },
-  });
-  process.stdout.write(stdout);
-  process.stderr.write(stderr);
-}
+/** The real CLI, against the local Hub and this example's own cache and lockfile. */
+const modelguard = exampleCli(hub.url, lockfile, cacheDir);
 
 async function embed(): Promise<number[][]> {
   // The service side: trust comes from the caller's key; offline, so nothing but the cache is read.
