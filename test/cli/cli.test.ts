@@ -8,7 +8,7 @@ import { buildAddModel } from "../../src/onnx/build-model.js";
 import { makeCachedModels, makeKeys, tempDir } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/run-cli.js";
 
-const cosignVectors = join(import.meta.dirname, "../../../shared/vectors/cosign");
+const cosignVectors = join(import.meta.dirname, "../fixtures/vectors/cosign");
 const hasOpenssl = (() => {
   try {
     execFileSync("openssl", ["version"]);

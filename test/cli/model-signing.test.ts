@@ -8,7 +8,7 @@ import { tempDir } from "../helpers/fixtures.js";
 import { hasOpenssl, makeCertificateFactory } from "../helpers/openssl-ca.js";
 import { runCli } from "../helpers/run-cli.js";
 
-const vectors = fileURLToPath(new URL("../../../shared/vectors/model-signing/", import.meta.url));
+const vectors = fileURLToPath(new URL("../fixtures/vectors/model-signing/", import.meta.url));
 const keys = join(vectors, "keys");
 const IDENTITY = "stefanb@us.ibm.com";
 const ISSUER = "https://sigstore.verify.ibm.com/oauth2";
@@ -21,7 +21,7 @@ const TRUST: Record<Kind, string[]> = {
   sigstore: ["--identity", IDENTITY, "--identity-provider", ISSUER],
 };
 
-/** A writable copy of a vector folder or file (the shared vectors are read-only). */
+/** A writable copy of a vector folder or file (a test must never change the vectors). */
 async function copyWritable(source: string, target: string): Promise<void> {
   await cp(source, target, { recursive: true });
   const entries = [target, ...((await stat(target)).isDirectory() ? await readdir(target, { recursive: true }) : []).map((e) => join(target, e))];

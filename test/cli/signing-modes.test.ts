@@ -15,7 +15,7 @@ import { startSigstore } from "../helpers/sigstore-stand-ins.js";
 import { extensions, issueCertificate, makeCa } from "../helpers/x509.js";
 import { generateKeyPairSync } from "node:crypto";
 
-const vectors = fileURLToPath(new URL("../../../shared/vectors/model-signing/", import.meta.url));
+const vectors = fileURLToPath(new URL("../fixtures/vectors/model-signing/", import.meta.url));
 // What Fulcio certifies for a GitHub Actions token: the workflow that ran.
 const WORKFLOW = "acme/service/.github/workflows/release.yml@refs/heads/main";
 const IDENTITY = `https://github.com/${WORKFLOW}`;

@@ -8,7 +8,7 @@ import { makeKeys, tempDir } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/run-cli.js";
 import { makeTransparencyLog } from "../helpers/sigstore-stand-ins.js";
 
-const vectors = fileURLToPath(new URL("../../../shared/vectors/model-signing/", import.meta.url));
+const vectors = fileURLToPath(new URL("../fixtures/vectors/model-signing/", import.meta.url));
 const IDENTITY = "stefanb@us.ibm.com";
 const ISSUER = "https://sigstore.verify.ibm.com/oauth2";
 

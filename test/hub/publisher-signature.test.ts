@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
 import { startHubEnv, type HubTestEnv } from "./hub-fixture.js";
 
-const vectors = new URL("../../../shared/vectors/model-signing/", import.meta.url);
+const vectors = new URL("../fixtures/vectors/model-signing/", import.meta.url);
 const publisherKey = new URL("keys/signing-key-pub.pem", vectors).pathname;
 const IDENTITY = ["--identity", "stefanb@us.ibm.com", "--identity-provider", "https://sigstore.verify.ibm.com/oauth2"];
 
@@ -79,7 +79,7 @@ describe("a publisher's model.sig", () => {
     const uncovered = await runCli([...e.g, "add", "publisher/model", "--include", "signme-*", "--include", "ignore-me", "--key", publisherKey], { env: e.env });
     expect(uncovered.code).toBe(1);
     expect(uncovered.stderr).toMatch(/does not cover ignore-me/);
-    const stranger = await runCli([...e.g, "add", "publisher/model", "--include", "signme-*", "--key", new URL("../../../shared/vectors/cosign/pemsigstorekey.pub", import.meta.url).pathname], { env: e.env });
+    const stranger = await runCli([...e.g, "add", "publisher/model", "--include", "signme-*", "--key", new URL("../fixtures/vectors/cosign/pemsigstorekey.pub", import.meta.url).pathname], { env: e.env });
     expect(stranger.code).toBe(1);
     expect(stranger.stderr).toMatch(/signed by k/);
     await expect(stat(e.lockfilePath)).rejects.toMatchObject({ code: "ENOENT" });

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-// shared/ sits beside the checkout (/work/main and /work/shared, likewise in CI).
-export const COSIGN_VECTORS = new URL("../../../shared/vectors/cosign/", import.meta.url);
-export const MODEL_SIGNING_VECTORS = new URL("../../../shared/vectors/model-signing/", import.meta.url);
+// Copied from cosign and the reference model_signing; provenance in test/fixtures/vectors/README.md.
+export const COSIGN_VECTORS = new URL("../fixtures/vectors/cosign/", import.meta.url);
+export const MODEL_SIGNING_VECTORS = new URL("../fixtures/vectors/model-signing/", import.meta.url);
 
 export function cosignVector(name: string): string {
   return readFileSync(new URL(name, COSIGN_VECTORS), "utf8");

@@ -21,7 +21,7 @@ import { rejection } from "../helpers/errors.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { hasOpenssl, makeCertificateFactory } from "../helpers/openssl-ca.js";
 
-const vectors = fileURLToPath(new URL("../../../shared/vectors/model-signing/", import.meta.url));
+const vectors = fileURLToPath(new URL("../fixtures/vectors/model-signing/", import.meta.url));
 const publicKey = parsePublicKey(await readFile(join(vectors, "keys/signing-key-pub.pem"), "utf8"));
 const caRoots = parseCertificatesPem(await readFile(join(vectors, "keys/ca-cert.pem"), "utf8"), "ca-cert.pem");
 const ibm = { subject: "stefanb@us.ibm.com", issuer: "https://sigstore.verify.ibm.com/oauth2" };

@@ -6,7 +6,7 @@ import { verifyWithKeys } from "../../src/signing/model-signing/verify-with-key.
 import { buildModelStatement, sortResources } from "../../src/signing/model-statement.js";
 import { sha256Hex } from "../../src/digest/sha256.js";
 
-const vectors = new URL("../../../shared/vectors/model-signing/", import.meta.url);
+const vectors = new URL("../fixtures/vectors/model-signing/", import.meta.url);
 
 describe("OpenSSF model signing statements", () => {
   it("sorts resources path component by component, like pathlib", () => {

@@ -17,7 +17,7 @@ const codeOf = (run: () => Promise<unknown>): Promise<string | undefined> =>
     (err: { code?: string }) => err.code,
   );
 
-const vectors = new URL("../../../shared/vectors/cosign/", import.meta.url);
+const vectors = new URL("../fixtures/vectors/cosign/", import.meta.url);
 const dir = await tempDir();
 const alice = await makeKeys(dir, "alice");
 const mallory = await makeKeys(dir, "mallory");
