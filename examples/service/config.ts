@@ -68,7 +68,8 @@ onnxruntime, a GGUF model into node-llama-cpp), then listens.
                            trusted Sigstore keyless signer, exact match; MODELGUARD_IDENTITY,
                            MODELGUARD_IDENTITY_PROVIDER
   --trusted-root FILE      MODELGUARD_TRUSTED_ROOT: Sigstore root for --identity (default public-good)
-  --cache-dir DIR          HF_HUB_CACHE, default $HF_HOME/hub or ~/.cache/huggingface/hub
+  --cache-dir DIR          HF_HUB_CACHE, default as the Hugging Face tools: $HUGGINGFACE_HUB_CACHE,
+                           $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub
   --offline                HF_HUB_OFFLINE=1: never download; a missing file stops the start
   --allow-unsigned         MODELGUARD_ALLOW_UNSIGNED=1: accept models without a trusted signature
   --llama-threads N        LLAMA_THREADS: threads per llama.cpp context for GGUF models (default:

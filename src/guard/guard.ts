@@ -33,7 +33,7 @@ export interface ModelGuardOptions {
   trust?: TrustOptions;
   /** Accept models with no signature from a trusted key. Default false. */
   allowUnsigned?: boolean;
-  /** Hugging Face hub cache. Default `$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`. */
+  /** Hugging Face hub cache. Default `$HF_HUB_CACHE`, `$HUGGINGFACE_HUB_CACHE`, `$HF_HOME/hub`, `$XDG_CACHE_HOME/huggingface/hub`, `~/.cache/huggingface/hub`. */
   cacheDir?: string;
   /** Hub base URL. Default `$HF_ENDPOINT` or https://huggingface.co. */
   hubUrl?: string;

@@ -4,14 +4,21 @@ import { ModelGuardError } from "../errors.js";
 import { unsafePathReason } from "../lockfile/safe-path.js";
 
 /**
- * The Hugging Face hub cache folder, found the way huggingface_hub and @huggingface/hub find it,
- * so one cache is shared with the Python and JS Hugging Face tools.
+ * The Hugging Face hub cache folder, found the way huggingface_hub (`constants.py`) and
+ * @huggingface/hub (`lib/cache-management.ts`) find it, so one cache is shared with the Python and
+ * JS Hugging Face tools: `HF_HUB_CACHE`, then the legacy `HUGGINGFACE_HUB_CACHE`, then
+ * `$HF_HOME/hub`, then `$XDG_CACHE_HOME/huggingface/hub`, then `~/.cache/huggingface/hub`.
+ * A leading `~` is expanded as huggingface_hub expands it. A variable set to the empty string
+ * counts as unset (as the XDG spec says for `XDG_CACHE_HOME`): both Hugging Face libraries would
+ * otherwise cache into the working directory.
  */
 export function resolveCacheDir(cacheDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (cacheDir) return cacheDir;
-  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
-  if (env.HF_HOME) return join(env.HF_HOME, "hub");
-  return join(homedir(), ".cache", "huggingface", "hub");
+  const home = (value: string) => (value === "~" || value.startsWith("~/") ? join(homedir(), value.slice(1)) : value);
+  if (env.HF_HUB_CACHE) return home(env.HF_HUB_CACHE);
+  if (env.HUGGINGFACE_HUB_CACHE) return home(env.HUGGINGFACE_HUB_CACHE);
+  if (env.HF_HOME) return join(home(env.HF_HOME), "hub");
+  return join(env.XDG_CACHE_HOME ? home(env.XDG_CACHE_HOME) : join(homedir(), ".cache"), "huggingface", "hub");
 }
 
 /** `models--{org}--{name}`: the repo's folder in the cache. */
