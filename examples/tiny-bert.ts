@@ -12,7 +12,7 @@
  * word + position + token-type embeddings, LayerNorm, a dense layer with tanh, masked.
  * Deterministic: the same bytes every run, so a lockfile can pin them.
  */
-import { buildOnnxModel, type TensorSpec } from "../src/onnx/build-model.js";
+import { buildOnnxModel, type TensorSpec } from "../test/helpers/build-model.js";
 
 /** WordPiece vocabulary; ids are positions. Special tokens first, as in BERT vocabularies. */
 export const TINY_BERT_VOCAB = [

@@ -7,7 +7,7 @@
  * - tiny-regressor: `y = x · w + b` with a dynamic batch dimension, one self-contained
  *   `model.onnx` at the repo root (no external data, no config), the other common layout.
  */
-import { buildOnnxModel } from "../src/onnx/build-model.js";
+import { buildOnnxModel } from "../test/helpers/build-model.js";
 
 export const EXAMPLE_MODEL = "tiny-classifier";
 export const EXAMPLE_REPO = "modelguard-examples/tiny-classifier";

@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { ModelGuardError } from "../errors.js";
-import { sha256Hex } from "../digest/sha256.js";
 import { cacheFolder } from "./cache-folder.js";
-import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
-import type { LockedFile } from "../lockfile/types.js";
+import { cacheWriteError } from "./cache-write-error.js";
 import { repoFolderName, snapshotFilePath } from "./cache-layout.js";
 
 export function blobsDir(cacheDir: string, repo: string): string {
@@ -87,40 +85,5 @@ export async function writeRef(cacheDir: string, repo: string, ref: string, comm
   } catch (err) {
     await rm(temp, { force: true });
     throw cacheWriteError(`refs/${ref}`, err);
-  }
-}
-
-/** Puts bytes already in memory into the cache, checking them against their lock entry first. */
-export async function storeInCache(
-  cacheDir: string,
-  repo: string,
-  revision: string,
-  filePath: string,
-  bytes: Uint8Array,
-  locked: Pick<LockedFile, "size" | "sha256">,
-): Promise<string> {
-  const digest = sha256Hex(bytes);
-  if (bytes.length !== locked.size || digest !== locked.sha256) {
-    throw new ModelGuardError("DIGEST_MISMATCH", `${filePath}: refusing to cache bytes that do not match the lock`, { file: filePath });
-  }
-  const blobs = await blobsFolder(cacheDir, repo, filePath);
-  const temp = join(blobs, `.modelguard-${randomBytes(8).toString("hex")}.part`);
-  try {
-    try {
-      const handle = await open(temp, "wx", 0o644);
-      try {
-        await writeFully(handle, bytes, bytes.length, 0);
-        await handle.sync();
-        await checkSizeOnDisk(handle, bytes.length, filePath);
-      } finally {
-        await handle.close();
-      }
-    } catch (err) {
-      throw cacheWriteError(filePath, err);
-    }
-    return await placeVerifiedFile(cacheDir, repo, revision, filePath, temp, digest);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
   }
 }

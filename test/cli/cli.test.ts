@@ -4,7 +4,7 @@ import { copyFile, readFile, stat, writeFile, appendFile } from "node:fs/promise
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { makeCachedModels, makeKeys, tempDir } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/run-cli.js";
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { makeCachedModels, makeKeys } from "../helpers/fixtures.js";
 

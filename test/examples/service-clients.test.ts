@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, parseConfig } from "../../examples/service/config.js";
 import { startService, type RunningService } from "../../examples/service/server.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { makeCachedModels, makeKeys, tempDir } from "../helpers/fixtures.js";
 

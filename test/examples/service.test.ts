@@ -13,7 +13,7 @@ import { sha256Hex } from "../../src/digest/sha256.js";
 import { parsePublicKey, publicKeyId } from "../../src/keys/load-key.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
 import type { Lockfile } from "../../src/lockfile/types.js";
-import { buildAddModel, buildOnnxModel } from "../../src/onnx/build-model.js";
+import { buildAddModel, buildOnnxModel } from "../helpers/build-model.js";
 import { TensorDataType } from "../../src/onnx/onnx-fields.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";

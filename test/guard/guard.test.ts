@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/digest/sha256.js";
 import { ModelGuard } from "../../src/guard/guard.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { onnxruntime } from "../../src/runtimes/onnxruntime/onnxruntime-adapter.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";

@@ -12,7 +12,7 @@ import { ModelGuard } from "../../src/guard/guard.js";
 import { isModelGuardError } from "../../src/errors.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { makeCachedModels } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/run-cli.js";
 

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256Hex } from "../../src/digest/sha256.js";
-import { storeInCache } from "../../src/hub/store-in-cache.js";
+import { storeInCache } from "./store-in-cache.js";
 import type { LockedModel, Lockfile } from "../../src/lockfile/types.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
 

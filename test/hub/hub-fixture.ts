@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { startLocalHub, type LocalHub } from "../../local-hub/index.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 /** A repo shaped like a Hugging Face ONNX export: config, tokenizer, onnx/model.onnx + external data, and extras `add` should skip. */

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/digest/sha256.js";
 import { ModelGuard } from "../../src/guard/guard.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { signModel } from "../../src/signing/model-signing/sign-model.js";
 import { makeKeys, tempDir, type TestKeys } from "../helpers/fixtures.js";
 import { rejection } from "../helpers/errors.js";

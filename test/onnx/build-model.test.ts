@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { buildAddModel, buildOnnxModel } from "../../src/onnx/build-model.js";
+import { buildAddModel, buildOnnxModel } from "../helpers/build-model.js";
 import { checkExternalDataRefs } from "../../src/onnx/check-external-data.js";
 import { readExternalDataRefs } from "../../src/onnx/external-data.js";
 import { DIMS, W, X_PLUS_W, runAdd } from "./ort-run.js";

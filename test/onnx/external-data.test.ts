@@ -5,7 +5,7 @@ import {
   type GraphSpec,
   type SparseTensorSpec,
   type TensorSpec,
-} from "../../src/onnx/build-model.js";
+} from "../helpers/build-model.js";
 import { readExternalDataRefs } from "../../src/onnx/external-data.js";
 import { concatBytes } from "../../src/onnx/protobuf-write.js";
 import { messageOf } from "../helpers/errors.js";

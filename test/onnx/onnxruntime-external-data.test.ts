@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { buildAddModel, buildOnnxModel, type GraphSpec } from "../../src/onnx/build-model.js";
+import { buildAddModel, buildOnnxModel, type GraphSpec } from "../helpers/build-model.js";
 import { DIMS, W, X_PLUS_DECOY, X_PLUS_W, decoyOf, runAdd, runAddInChild } from "./ort-run.js";
 
 /**

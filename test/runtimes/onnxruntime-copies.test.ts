@@ -4,7 +4,7 @@ import ort from "onnxruntime-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ModelGuard } from "../../src/guard/guard.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
-import { buildAddModel } from "../../src/onnx/build-model.js";
+import { buildAddModel } from "../helpers/build-model.js";
 import { onnxruntimeAdapter } from "../../src/runtimes/onnxruntime/onnxruntime-adapter.js";
 import { makeCachedModels, tempDir } from "../helpers/fixtures.js";
 import { opCases, outputBytes } from "../helpers/onnx-ops.js";

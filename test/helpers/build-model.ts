@@ -17,10 +17,11 @@ import {
   TypeField,
   TypeTensorField,
   ValueInfoField,
-} from "./onnx-fields.js";
-import { bytesField, concatBytes, fixed32Field, messageField, stringField, varintField } from "./protobuf-write.js";
+} from "../../src/onnx/onnx-fields.js";
+import { bytesField, concatBytes, fixed32Field, messageField, stringField, varintField } from "../../src/onnx/protobuf-write.js";
 
 /**
+ * Test and example code, not shipped in the package (it lives outside src/ for that reason).
  * Builds small, valid ONNX models (IR version 8, default-domain opset 17) for tests and examples,
  * including models whose tensors live in external data files. Output is deterministic: the same
  * spec always gives the same bytes, so the result can be pinned in a lockfile.
