@@ -12,6 +12,7 @@ import { registerVerify } from "./verify.js";
 import { registerVerifyBlob } from "./verify-blob.js";
 import { registerVerifyModel } from "./verify-model.js";
 import { writeErr, writeOut } from "./io.js";
+import { helpFooter } from "./help-text.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -23,10 +24,12 @@ export function buildProgram(): Command {
     .description("verify models against models.lock.json and trusted signatures before they load")
     .version(packageVersion(), "--version")
     .option("--lockfile <path>", "lockfile", "models.lock.json")
-    .option("--cache-dir <dir>", "Hugging Face hub cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)")
+    .option("--cache-dir <dir>", "Hugging Face hub cache (default: $HF_HUB_CACHE, as the Hugging Face tools find it)")
     .option("--json", "machine-readable output on stdout")
     .option("--quiet", "print only failures")
     .showHelpAfterError()
+    // Each command's --help lists the global flags it takes too (--lockfile, --json, --quiet ...).
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
   registerGenerateKeyPair(program);
   registerSignBlob(program);
@@ -38,7 +41,10 @@ export function buildProgram(): Command {
   registerSignModel(program);
   registerVerifyModel(program);
   registerBom(program);
-  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands) {
+    command.exitOverride();
+    command.addHelpText("after", helpFooter(command.name()));
+  }
   return program;
 }
 
