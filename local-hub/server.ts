@@ -31,6 +31,8 @@ export interface LocalHubOptions {
   cdnUrlLifetimeSeconds?: number;
   /** Called with each request once it is answered (or dropped). */
   onRequest?: (entry: RequestLogEntry) => void;
+  /** Awaited before each request is handled (the CLI's `--folders` commits folder changes here); a rejection answers 500. */
+  beforeRequest?: () => Promise<unknown>;
 }
 
 export interface RepoAccessOptions {
@@ -123,7 +125,17 @@ export async function startLocalHub(opts: LocalHubOptions = {}): Promise<LocalHu
       if (res.headersSent) entry.status = res.statusCode;
       opts.onRequest?.(entry);
     });
-    void handleRequest(ctx, req, res, entry);
+    if (!opts.beforeRequest) {
+      void handleRequest(ctx, req, res, entry);
+      return;
+    }
+    opts.beforeRequest().then(
+      () => handleRequest(ctx, req, res, entry),
+      (err: unknown) => {
+        res.writeHead(500, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ error: `local Hub: ${(err as Error).message}` }));
+      },
+    );
   };
 
   const servers: Server[] = [];
