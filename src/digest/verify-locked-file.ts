@@ -18,10 +18,15 @@ function notCached(ref: FileRef, path: string, err: unknown): ModelGuardError {
   );
 }
 
+/** What to do about a cached file that is not the locked one: it can be fetched again, but it did not change by itself. */
+function repairHint(ref: FileRef): string {
+  return `the cached copy is not the locked file: run \`modelguard pull ${ref.model}\` to replace it from the Hub, or find out what changed it`;
+}
+
 export function sizeMismatch(ref: FileRef, locked: LockedFile, actual: number): ModelGuardError {
   return new ModelGuardError(
     "SIZE_MISMATCH",
-    `model ${ref.model}: ${ref.file} is ${actual} bytes, the lockfile says ${locked.size}`,
+    `model ${ref.model}: ${ref.file} is ${actual} bytes, the lockfile says ${locked.size}; ${repairHint(ref)}`,
     ref,
   );
 }
@@ -29,7 +34,7 @@ export function sizeMismatch(ref: FileRef, locked: LockedFile, actual: number): 
 export function digestMismatch(ref: FileRef, locked: LockedFile, actual: string): ModelGuardError {
   return new ModelGuardError(
     "DIGEST_MISMATCH",
-    `model ${ref.model}: ${ref.file} has sha256 ${actual}, the lockfile says ${locked.sha256}`,
+    `model ${ref.model}: ${ref.file} has sha256 ${actual}, the lockfile says ${locked.sha256}; ${repairHint(ref)}`,
     ref,
   );
 }

@@ -372,7 +372,8 @@ export class ModelGuard {
     const hasher = (path: string, size: number) => pool.hashFile(path, size);
     report.files = await this.#checkFiles(name, entry, hasher, true, (file, locked) => {
       const failed = fileErrors.get(file);
-      if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: loadMs, error: failed };
+      // A digest is computed only over the whole locked size: a DIGEST_MISMATCH read all of it.
+      if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: failed.code === "DIGEST_MISMATCH" ? locked.size : 0, durationMs: loadMs, error: failed };
       if (loaded.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
       return undefined;
     });
@@ -407,7 +408,10 @@ export class ModelGuard {
           await adapter.check(name, entry, bytes);
         } catch (err) {
           const error = toReportError(err);
-          return { path: file, size: locked.size, ok: false, bytesChecked: 0, durationMs: performance.now() - started, error };
+          // Bytes that were read and hashed count, whether they matched (the check failed on
+          // something else) or failed their digest (read in full to find out).
+          const hashedAll = (bytes.loaded && (await bytes.read(0, 0).then(() => true, () => false))) || (error.code === "DIGEST_MISMATCH" && (err as ModelGuardError).file === file);
+          return { path: file, size: locked.size, ok: false, bytesChecked: hashedAll ? locked.size : 0, durationMs: performance.now() - started, error };
         } finally {
           await bytes.release();
         }
@@ -455,9 +459,16 @@ export class ModelGuard {
     const started = performance.now();
     const report: FileReport = { path: file, size: locked.size, ok: true, bytesChecked: 0, durationMs: 0 };
     const ref = { model: name, file };
+    // A file that fails its digest was read in full: the report says so, not 0.
+    let hashed = 0;
+    const counting = async (path: string, size: number) => {
+      const result = await hasher(path, size);
+      hashed = result.size;
+      return result;
+    };
     try {
       try {
-        report.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, ref, hasher);
+        report.bytesChecked = await checkLockedFile(this.#pathOf(entry, file), locked, ref, counting);
       } catch (err) {
         if (!fetchMissing || this.#hub.offline || !(err instanceof ModelGuardError) || err.code !== "NOT_CACHED") throw err;
         await fetchLockedFile(this.#hub, ref, entry, locked);
@@ -465,6 +476,7 @@ export class ModelGuard {
       }
     } catch (err) {
       report.ok = false;
+      report.bytesChecked = hashed;
       report.error = toReportError(err);
     }
     report.durationMs = performance.now() - started;

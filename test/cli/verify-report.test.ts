@@ -50,6 +50,24 @@ describe("the verify report", () => {
     expect(report.models[1].signer).toEqual({ kind: "unsigned" });
   });
 
+  it("a file that failed its digest shows the bytes it checked; text and JSON say to pull or investigate", async () => {
+    const s = await setup();
+    const weights = snapshotFilePath(s.cacheDir, "org/b", s.lockfile.models.b!.revision, "weights.bin");
+    const bytes = Buffer.alloc(1000, 1);
+    bytes[500] = 2;
+    await rm(weights);
+    await writeFile(weights, bytes);
+    const json = await runCli([...s.g, "verify", "--json", "--key", s.keys.publicPath, "--allow-unsigned", "b"]);
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout);
+    expectValid(report);
+    expect(report.models[0].files[0]).toMatchObject({ path: "weights.bin", ok: false, bytesChecked: 1000, error: { code: "DIGEST_MISMATCH" } });
+    expect(report.summary.bytesChecked).toBe(1000);
+    expect(report.models[0].files[0].error.message).toMatch(/run `modelguard pull b` to replace it from the Hub, or find out what changed it/);
+    const text = await runCli([...s.g, "verify", "--key", s.keys.publicPath, "--allow-unsigned", "b"]);
+    expect(text.stderr).toMatch(/^FAIL \[DIGEST_MISMATCH\] model b: weights\.bin has sha256 [0-9a-f]{64}, the lockfile says [0-9a-f]{64}; .*run `modelguard pull b`/m);
+  });
+
   it("lists every failure, in the JSON and in the text output", async () => {
     const s = await setup();
     await appendFile(snapshotFilePath(s.cacheDir, "org/a", s.lockfile.models.a!.revision, "config.json"), " ");

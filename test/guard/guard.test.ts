@@ -283,6 +283,9 @@ describe("ModelGuard.loadAll", () => {
     expect(err.code).toBe("SIZE_MISMATCH"); // the first failure in lockfile order (config.json sorts first)
     const byPath = Object.fromEntries(err.report.models[0]!.files.map((f) => [f.path, f.error?.code]));
     expect(byPath).toEqual({ "onnx/model.onnx": undefined, "onnx/model.onnx_data": "DIGEST_MISMATCH", "config.json": "SIZE_MISMATCH" });
+    // The weights that failed their digest were read in full; the config's wrong size was seen without reading it.
+    const checked = Object.fromEntries(err.report.models[0]!.files.map((f) => [f.path, f.bytesChecked]));
+    expect(checked).toEqual({ "onnx/model.onnx": files()["onnx/model.onnx"]!.length, "onnx/model.onnx_data": b.length, "config.json": 0 });
   });
 
   it("loads nothing for an untrusted model but still checks its files", async () => {
