@@ -18,6 +18,7 @@ import { entryFilesOf } from "../runtimes/known-runtimes.js";
 import { ggufLayoutOf } from "../gguf/gguf-layout.js";
 import { readGgufFileMetadata } from "../gguf/read-gguf-metadata.js";
 import { completeSplitModels, defaultGgufFiles, ggufFilesForTag } from "../gguf/select-gguf-files.js";
+import { ggufModelsIn } from "../gguf/gguf-files.js";
 
 export interface AddModelRequest {
   repo: string;
@@ -58,6 +59,8 @@ export interface AddedModel {
   publisherSigner?: Signer;
   /** A signature file the repo has that was not verified (no publisher trust was given). */
   unverifiedSignature?: string;
+  /** The files chosen with --include hold no file any known runtime loads (the default selection refuses that). */
+  noModelFile?: true;
 }
 
 /**
@@ -95,6 +98,10 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
   if (selected.length === 0) {
     throw new ModelGuardError("USAGE", `no file of ${request.repo}@${ref} matches the include/exclude globs`);
   }
+  // The default selection without a model file would lock only config and tokenizer files, which
+  // looks like a locked model and is not one: refused. Files the user chose (or the publisher signed) are theirs to choose.
+  const noModelFile = modelFilesOf(selected).length === 0;
+  if (noModelFile && !publisher && !request.include && !request.preset && request.quantization === undefined) throw noModelFileError(request.repo, ref, selected, paths);
   const limit = pLimit(request.concurrency ?? 4);
   const downloaded = new Map<string, DownloadedFile>();
   // Files already cached at this commit that still match the tree: kept, not downloaded again.
@@ -163,6 +170,7 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
     entry,
     ...(publisher ? { publisherSigner: publisher.signer } : {}),
     ...(signatureFile && !request.publisherTrust ? { unverifiedSignature: signaturePath } : {}),
+    ...(noModelFile ? { noModelFile: true } : {}),
   };
 }
 
@@ -182,6 +190,24 @@ function selectRepoFiles(request: AddModelRequest, paths: string[]): string[] {
     if (!request.include && !selected.some((p) => p.endsWith(".onnx"))) selected = defaultGgufFiles(request.repo, candidates) ?? selected;
   }
   return completeSplitModels(request.repo, [...new Set(selected)], candidates);
+}
+
+/** The files a runtime starts a load from: each known runtime's entries (`.onnx`) and GGUF models (not projectors). */
+function modelFilesOf(paths: readonly string[]): string[] {
+  return [...entryFilesOf(paths).map((e) => e.file), ...ggufModelsIn(paths).map((m) => m.entry)];
+}
+
+function listed(paths: readonly string[], max = 8): string {
+  return paths.length <= max ? paths.join(", ") : `${paths.slice(0, max).join(", ")} and ${paths.length - max} more`;
+}
+
+function noModelFileError(repo: string, ref: string, selected: readonly string[], available: readonly string[]): ModelGuardError {
+  const loadable = modelFilesOf(available);
+  const next = loadable.length > 0 ? `it has ${listed(loadable)}: name the one to lock with --include` : `it has none (${listed(available)}): choose a repo with an ONNX or GGUF export`;
+  return new ModelGuardError(
+    "USAGE",
+    `${repo}@${ref}: the default selection (${listed(selected)}) holds no model file (.onnx for onnxruntime, .gguf for node-llama-cpp); ${next}. Nothing was locked`,
+  );
 }
 
 /** One file of the commit into a temporary file in the cache's blobs/, with the digest the Hub's tree lists for it computed on the way. */

@@ -9,27 +9,44 @@ import type { LockedModel, Lockfile } from "../lockfile/types.js";
  *   caller refuses with LOCK_DRIFT, showing `changes`);
  * - `updated`: re-pinned with `update`.
  * On `added`/`updated`, `lockfile` is the new lockfile (the input is not modified): unknown fields
- * of an existing entry survive, its signatures do not (they signed the old entry).
+ * of an existing entry survive, its signatures do not (they signed the old entry; `droppedSignatures`
+ * counts them). `alsoLockedAs` names other entries of the same repo, so the caller can say so.
  */
-export type MergeResult =
+export type MergeResult = (
   | { status: "added"; lockfile: Lockfile; entry: LockedModel; changes: [] }
-  | { status: "updated"; lockfile: Lockfile; entry: LockedModel; previous: LockedModel; changes: string[] }
+  | {
+      status: "updated";
+      lockfile: Lockfile;
+      entry: LockedModel;
+      previous: LockedModel;
+      changes: string[];
+      /** How many signatures of the old entry were dropped (lockfile and publisher signatures): it needs signing again. */
+      droppedSignatures: number;
+    }
   | { status: "unchanged"; entry: LockedModel; changes: [] }
-  | { status: "drift"; previous: LockedModel; changes: string[] };
+  | { status: "drift"; previous: LockedModel; changes: string[] }
+) & {
+  /** Other names that lock the same repo (each is verified and signed on its own). */
+  alsoLockedAs: string[];
+};
 
 export function mergeLockedModel(lockfile: Lockfile, name: string, entry: LockedModel, options: { update?: boolean } = {}): MergeResult {
+  const alsoLockedAs = Object.entries(lockfile.models)
+    .filter(([other, locked]) => other !== name && locked.repo === entry.repo)
+    .map(([other]) => other);
   // hasOwn: a model named "constructor" or "__proto__" is data, not Object.prototype's.
   const previous = Object.hasOwn(lockfile.models, name) ? lockfile.models[name] : undefined;
   if (!previous) {
-    return { status: "added", lockfile: withModel(lockfile, name, entry), entry, changes: [] };
+    return { status: "added", lockfile: withModel(lockfile, name, entry), entry, changes: [], alsoLockedAs };
   }
   const changes = describeLockChange(previous, entry);
-  if (changes.length === 0 && previous.ref === entry.ref) return { status: "unchanged", entry: previous, changes: [] };
-  if (!options.update) return { status: "drift", previous, changes };
+  if (changes.length === 0 && previous.ref === entry.ref) return { status: "unchanged", entry: previous, changes: [], alsoLockedAs };
+  if (!options.update) return { status: "drift", previous, changes, alsoLockedAs };
   // The gguf layout is add's to write, like the files: an old one must not outlive the files it named.
-  const { signatures: _dropped, publisherSignatures: _droppedToo, gguf: _oldLayout, ...unsigned } = previous;
+  const { signatures: dropped, publisherSignatures: droppedToo, gguf: _oldLayout, ...unsigned } = previous;
   const merged: LockedModel = { ...unsigned, ...entry };
-  return { status: "updated", lockfile: withModel(lockfile, name, merged), entry: merged, previous, changes };
+  const droppedSignatures = (dropped?.length ?? 0) + (droppedToo?.length ?? 0);
+  return { status: "updated", lockfile: withModel(lockfile, name, merged), entry: merged, previous, changes, droppedSignatures, alsoLockedAs };
 }
 
 function withModel(lockfile: Lockfile, name: string, entry: LockedModel): Lockfile {

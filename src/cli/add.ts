@@ -113,8 +113,15 @@ export function registerAdd(program: Command): void {
         progress.stop();
       }
       const { name, merge } = added;
-      if (added.unverifiedSignature && !global.quiet && !global.json) {
+      const notes = !global.quiet && !global.json;
+      if (added.unverifiedSignature && notes) {
         writeErr(`note: ${repo} has a publisher signature (${added.unverifiedSignature}); pass --key or --identity/--identity-provider to verify and record it`);
+      }
+      if (added.noModelFile && notes) {
+        writeErr(`note: the files chosen hold no model file a runtime loads (${Object.keys(added.entry.files).join(", ")}); locked as asked`);
+      }
+      if (merge.alsoLockedAs.length > 0 && merge.status !== "unchanged" && notes) {
+        writeErr(`note: ${repo} is also locked as ${merge.alsoLockedAs.join(", ")} in ${global.lockfile}; each entry is pinned, verified and signed on its own`);
       }
       if (merge.status === "unchanged") {
         if (global.json) writeOut(JSON.stringify({ name, changed: false, revision: merge.entry.revision }));
@@ -128,12 +135,19 @@ export function registerAdd(program: Command): void {
         throw new ModelGuardError("LOCK_DRIFT", `${name}: the lockfile was not changed; run again with --update to re-pin`, { model: name });
       }
       const { entry } = merge;
-      if (global.json) writeOut(JSON.stringify({ name, changed: true, entry }, null, 2));
-      else if (!global.quiet) {
+      const dropped = merge.status === "updated" ? merge.droppedSignatures : 0;
+      if (global.json) {
+        writeOut(JSON.stringify({ name, changed: true, entry, ...(merge.status === "updated" ? { droppedSignatures: dropped } : {}), alsoLockedAs: merge.alsoLockedAs }, null, 2));
+      } else if (!global.quiet) {
         const bytes = Object.values(entry.files).reduce((n, f) => n + f.size, 0);
         writeErr(`locked ${name}: ${repo}@${entry.revision} (${Object.keys(entry.files).length} files, ${bytes} bytes) in ${global.lockfile}`);
         if (added.publisherSigner) writeErr(`  publisher signature ${entry.publisherSignatures![0]!.path} verified: ${describeSigner(added.publisherSigner)}`);
         for (const c of merge.changes) writeErr(`  ${c}`);
+      }
+      if (dropped > 0 && !global.json) {
+        // Said even with --quiet: the entry no longer passes a gate that requires a signature.
+        const old = merge.status === "updated" ? merge.previous.revision : "";
+        writeErr(`dropped ${dropped} signature(s) of the old entry (they signed ${repo}@${old}, not the new files): sign ${name} again with \`modelguard sign ${name} --key KEY\``);
       }
     });
 }

@@ -34,6 +34,13 @@ describe("mergeLockedModel", () => {
     expect(merged).toMatchObject({ revision: B, note: "kept" });
     expect(merged).not.toHaveProperty("signatures");
     expect(merged).not.toHaveProperty("publisherSignatures");
+    expect(r.status === "updated" && r.droppedSignatures).toBe(2);
+  });
+
+  it("names the other entries that lock the same repo", () => {
+    const other = { ...entry(A), repo: "org/other" };
+    expect(mergeLockedModel(lockfile({ m: entry(A), m2: entry(B), o: other }), "m3", entry(B)).alsoLockedAs).toEqual(["m", "m2"]);
+    expect(mergeLockedModel(lockfile({ m: entry(A), o: other }), "m", entry(B)).alsoLockedAs).toEqual([]);
   });
 
   it("treats a model named like an Object.prototype member as data", () => {

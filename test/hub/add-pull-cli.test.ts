@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { sha256Hex } from "../../src/digest/sha256.js";
 import { runCli } from "../helpers/run-cli.js";
+import { makeKeys } from "../helpers/fixtures.js";
 import { defaultLfsRule, gitBlobOid } from "../../local-hub/index.js";
 import { onnxRepoFiles, startHubEnv, type HubTestEnv } from "./hub-fixture.js";
 
@@ -94,6 +95,43 @@ describe("modelguard add", () => {
     expect((await runCli([...env.g, "verify", "--allow-unsigned"], { env: env.env })).code).toBe(0);
     expect((await runCli([...env.g, "add", "org/tiny", "--update"], { env: env.env })).code).toBe(0);
     expect((await lock(env)).models.tiny.revision).toBe(moved);
+  });
+
+  it("refuses a default selection with no model file, naming it; files chosen with --include are locked with a note", async () => {
+    env = await startHubEnv();
+    const files = onnxRepoFiles();
+    await env.hub.createRepo("org/weights-only", { files: { "config.json": files["config.json"]!, "tokenizer.json": files["tokenizer.json"]!, "model.safetensors": Buffer.alloc(64, 1) } });
+    const refused = await runCli([...env.g, "add", "org/weights-only"], { env: env.env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/org\/weights-only@main: the default selection \(config\.json, tokenizer\.json\) holds no model file \(\.onnx for onnxruntime, \.gguf for node-llama-cpp\); it has none \(.*model\.safetensors.*\): choose a repo with an ONNX or GGUF export\. Nothing was locked/);
+    await expect(readFile(env.lockfilePath)).rejects.toMatchObject({ code: "ENOENT" });
+    // A repo whose ONNX graph is not where the default looks: the message names it.
+    await env.hub.createRepo("org/elsewhere", { files: { "config.json": files["config.json"]!, "exports/encoder.onnx": files["onnx/model.onnx"]! } });
+    const named = await runCli([...env.g, "add", "org/elsewhere"], { env: env.env });
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/it has exports\/encoder\.onnx: name the one to lock with --include/);
+    const chosen = await runCli([...env.g, "add", "org/weights-only", "--include", "tokenizer.json"], { env: env.env });
+    expect(chosen.code).toBe(0);
+    expect(chosen.stderr).toMatch(/note: the files chosen hold no model file a runtime loads \(tokenizer\.json\); locked as asked/);
+  });
+
+  it("says when the repo is already locked under another name, and what --update dropped", async () => {
+    env = await startHubEnv();
+    await env.hub.createRepo("org/tiny", { files: onnxRepoFiles() });
+    expect((await runCli([...env.g, "add", "org/tiny"], { env: env.env })).code).toBe(0);
+    const again = await runCli([...env.g, "add", "org/tiny", "--name", "tiny-copy"], { env: env.env });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/note: org\/tiny is also locked as tiny in .*models\.lock\.json/);
+    const keys = await makeKeys(env.dir);
+    expect((await runCli([...env.g, "sign", "tiny", "--key", keys.privatePath], { env: env.env })).code).toBe(0);
+    const first = (await lock(env)).models.tiny.revision as string;
+    await env.hub.commit("org/tiny", { "config.json": Buffer.from('{"model_type":"add","v":2}\n') });
+    const updated = await runCli([...env.g, "add", "org/tiny", "--update"], { env: env.env });
+    expect(updated.code).toBe(0);
+    expect(updated.stderr).toContain(`dropped 1 signature(s) of the old entry (they signed org/tiny@${first}, not the new files): sign tiny again with \`modelguard sign tiny --key KEY\``);
+    expect((await lock(env)).models.tiny.signatures).toBeUndefined();
+    const json = await runCli([...env.g, "--json", "add", "org/tiny", "--name", "tiny-copy", "--update"], { env: env.env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ name: "tiny-copy", droppedSignatures: 0, alsoLockedAs: ["tiny"] });
   });
 
   it("gives Hub errors exit 3 with the Hub's reason", async () => {
