@@ -52,6 +52,9 @@ export const COMMAND_HELP: Record<string, { env: Variable[]; exit: Exit[]; exitN
     exit: [0, 1, 2, 3],
     exitNotes: { 1: "with --key or --identity: a model's signatures do not satisfy them; or a cached config.json does not match the lock", 3: "the cache could not be read" },
   },
+  remove: { env: [], exit: [0, 2], exitNotes: { 2: "a name is not locked (nothing is removed), or the lockfile is malformed or busy" } },
+  signatures: { env: [], exit: [0, 2] },
+  unsign: { env: [], exit: [0, 2], exitNotes: { 2: "no signature of the models is by that key, a name is not locked, or a malformed key id, key or lockfile (nothing is changed)" } },
 };
 
 /** `  term  description`, the description wrapped at 80 columns under itself, as commander lays out options. */

@@ -5,9 +5,12 @@ import { registerAdd } from "./add.js";
 import { registerBom } from "./bom.js";
 import { registerGenerateKeyPair } from "./generate-key-pair.js";
 import { registerPull } from "./pull.js";
+import { registerRemove } from "./remove.js";
 import { registerSign } from "./sign.js";
 import { registerSignBlob } from "./sign-blob.js";
 import { registerSignModel } from "./sign-model.js";
+import { registerSignatures } from "./signatures.js";
+import { registerUnsign } from "./unsign.js";
 import { registerVerify } from "./verify.js";
 import { registerVerifyBlob } from "./verify-blob.js";
 import { registerVerifyModel } from "./verify-model.js";
@@ -41,6 +44,9 @@ export function buildProgram(): Command {
   registerSignModel(program);
   registerVerifyModel(program);
   registerBom(program);
+  registerRemove(program);
+  registerSignatures(program);
+  registerUnsign(program);
   for (const command of program.commands) {
     command.exitOverride();
     command.addHelpText("after", helpFooter(command.name()));

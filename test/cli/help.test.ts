@@ -35,6 +35,9 @@ const EXITS: Record<string, number[]> = {
   pull: [0, 1, 2, 3],
   verify: [0, 1, 2, 3],
   bom: [0, 1, 2, 3],
+  remove: [0, 2],
+  signatures: [0, 2],
+  unsign: [0, 2],
 };
 
 describe("--help", () => {
