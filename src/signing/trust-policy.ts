@@ -4,6 +4,7 @@ import { escapeForTerminal } from "../terminal-text.js";
 import type { LockedModel, PublisherSignature } from "../lockfile/types.js";
 import { decodeBlobSignature, verifyBlobDigest } from "./blob-signature.js";
 import type { ClaimedSigner } from "./bundle-signer.js";
+import { listSignatures, type LockedSignature } from "./list-signatures.js";
 import { statementMismatch } from "./locked-model-statement.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "./model-statement.js";
 import { verifySignedManifest, verifySignedPayload, type ModelSignatureTrust } from "./model-signing/verify-model-signature.js";
@@ -37,7 +38,15 @@ export interface TrustPolicy {
 export type Signer =
   | { kind: "key"; fingerprint: string; via: "model-signature" | "file-signatures" | "publisher-signature" }
   | (Exclude<ClaimedSigner, { kind: "key" }> & { via: "model-signature" | "publisher-signature" })
-  | { kind: "unsigned" };
+  | {
+      kind: "unsigned";
+      /**
+       * Accepted without a trusted signature (allowUnsigned), though the entry carries signatures:
+       * who they claim as signer. Absent when the entry has none. "unsigned" means "no trusted
+       * signature", so a consumer that checks for it treats both alike.
+       */
+      untrustedSignatures?: LockedSignature[];
+    };
 
 interface Findings {
   invalid: string[];
@@ -127,7 +136,11 @@ function checkFileSignatures(entry: LockedModel, policy: TrustPolicy, findings: 
       if (named) findings.invalid.push(`the signature of ${path} does not verify with trusted key ${named.fingerprint}`);
     }
   }
-  findings.untrusted.push("no trusted key signed every locked file");
+  const namedIds = [...new Set(files.flatMap(([, f]) => (f.signatures ?? []).map((s) => s.keyid).filter((id) => id !== undefined)))];
+  const trusted = policy.keys.map((k) => k.fingerprint);
+  findings.untrusted.push(
+    `no trusted key signed every locked file (file signatures by ${namedIds.length > 0 ? `key ${namedIds.map((id) => escapeForTerminal(id)).join(", key ")}` : "keys they do not name"}; trusted: ${trusted.length > 0 ? trusted.join(", ") : "none"})`,
+  );
   return undefined;
 }
 
@@ -247,6 +260,18 @@ async function checkPublisherSignatures(entry: LockedModel, policy: TrustPolicy,
  * fails even with `allowUnsigned`: it is evidence of tampering, not the absence of a signature.
  */
 export async function checkTrustPolicy(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
+  try {
+    return await decideTrust(modelName, entry, policy);
+  } catch (err) {
+    // A signature that cannot be read (SIGNATURE_MALFORMED, ...) names the model it belongs to.
+    if (err instanceof ModelGuardError && err.model === undefined) {
+      throw new ModelGuardError(err.code, `model ${modelName}: ${err.message}`, { model: modelName, ...(err.file === undefined ? {} : { file: err.file }), cause: err });
+    }
+    throw err;
+  }
+}
+
+async function decideTrust(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
   const findings: Findings = { invalid: [], untrusted: [], uncovered: [] };
   // Strongest first: a lockfile signature binds the most (see the README's security model). Once
   // a trusted signer's signature is found broken or not matching the entry, no weaker kind is
@@ -266,13 +291,18 @@ export async function checkTrustPolicy(modelName: string, entry: LockedModel, po
   if (findings.invalid.length > 0) {
     throw new ModelGuardError("SIGNATURE_INVALID", `model ${modelName}: ${findings.invalid[0]}`, where);
   }
-  if (policy.allowUnsigned) return { kind: "unsigned" };
+  if (policy.allowUnsigned) {
+    // Signed, just not by anyone trusted: allowed, but not called unsigned (the report says by whom).
+    const present = listSignatures(entry);
+    return present.length > 0 ? { kind: "unsigned", untrustedSignatures: present } : { kind: "unsigned" };
+  }
   if (findings.uncovered.length > 0) {
     throw new ModelGuardError("SIGNATURE_MISSING", `model ${modelName}: ${findings.uncovered[0]}`, where);
   }
   if (findings.untrusted.length > 0) {
     const hint = policy.keys.length === 0 && !policy.identities?.length && !policy.certificateRoots?.length ? " (no trusted keys, certificates or identities were given)" : "";
-    throw new ModelGuardError("UNTRUSTED_SIGNER", `model ${modelName}: ${findings.untrusted[0]}${hint}`, where);
+    // Every signature that was not trusted, each saying who signed it: the operator may hold the right key under another file.
+    throw new ModelGuardError("UNTRUSTED_SIGNER", `model ${modelName}: ${findings.untrusted.join("; ")}${hint}`, where);
   }
   throw new ModelGuardError("SIGNATURE_MISSING", `model ${modelName} has no signature; sign it with \`modelguard sign ${modelName} --key cosign.key\` or allow unsigned models`, where);
 }

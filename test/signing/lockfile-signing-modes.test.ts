@@ -61,7 +61,7 @@ describe("keyless lockfile signatures", () => {
     const key = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey;
     expect(await codeOf(checkTrustPolicy("m", signed, trusting({ keys: [{ key, fingerprint: "k" }] })))).toBe("UNTRUSTED_SIGNER");
     // Untrusted, not broken: allowed when unsigned models are.
-    expect(await checkTrustPolicy("m", signed, trusting({ identities: [{ subject: "mallory@example.com", issuer: sigstore.oidc.url }], allowUnsigned: true }))).toEqual({ kind: "unsigned" });
+    expect(await checkTrustPolicy("m", signed, trusting({ identities: [{ subject: "mallory@example.com", issuer: sigstore.oidc.url }], allowUnsigned: true }))).toEqual({ kind: "unsigned", untrustedSignatures: [{ where: "signatures[0]", kind: "model-signature", signer: { kind: "identity", subject: ALICE, issuer: sigstore.oidc.url } }] });
   });
 
   it("refuse an entry changed after signing, even when unsigned models are allowed", async () => {

@@ -49,7 +49,32 @@ describe("checkTrustPolicy with model signatures", async () => {
   it("refuses an unsigned entry unless unsigned models are allowed", async () => {
     expect(await codeOf(() => checkTrustPolicy("m", entry, trusting(alice)))).toBe("SIGNATURE_MISSING");
     expect(await checkTrustPolicy("m", entry, { ...trusting(alice), allowUnsigned: true })).toEqual({ kind: "unsigned" });
-    expect(await checkTrustPolicy("m", signed, { ...trusting(mallory), allowUnsigned: true })).toEqual({ kind: "unsigned" });
+    // Signed, by no one trusted: allowed, and the signer it claims is reported, not "unsigned" alone.
+    expect(await checkTrustPolicy("m", signed, { ...trusting(mallory), allowUnsigned: true })).toEqual({
+      kind: "unsigned",
+      untrustedSignatures: [{ where: "signatures[0]", kind: "model-signature", signer: { kind: "key", fingerprint: publicKeyId(alice.publicKey) } }],
+    });
+  });
+
+  it("names the key that signed and the keys given when none is trusted, every signature of the model", async () => {
+    const both = withSignature("m", signed, mallory.privateKey, mallory.publicKey);
+    const stranger = await makeKeys(dir, "stranger");
+    const err = await checkTrustPolicy("m", both, trusting(stranger)).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: "UNTRUSTED_SIGNER", model: "m" });
+    const [a, m, s] = [alice, mallory, stranger].map((k) => publicKeyId(k.publicKey));
+    expect((err as Error).message).toBe(
+      `model m: signatures[0]: the model was signed by key ${a}, which is not trusted (trusted: ${s}); signatures[1]: the model was signed by key ${m}, which is not trusted (trusted: ${s})`,
+    );
+    // Only an identity trusted: the key that signed is still named.
+    const keyless = await checkTrustPolicy("m", signed, { keys: [], identities: [{ subject: "a@example.com", issuer: "https://issuer.example" }], allowUnsigned: false }).catch((e: Error) => e);
+    expect((keyless as Error).message).toContain(`signed by key ${a}; no key was given to trust (--key)`);
+  });
+
+  it("names the model of a signature that cannot be read (SIGNATURE_MALFORMED)", async () => {
+    const err = await checkTrustPolicy("m", { ...entry, signatures: ["not a bundle"] }, trusting(alice)).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: "SIGNATURE_MALFORMED", model: "m", message: expect.stringMatching(/^model m: signatures\[0\]: /) });
+    const file = await checkTrustPolicy("m", { ...entry, files: { ...entry.files, "tokenizer.json": { ...entry.files["tokenizer.json"]!, signatures: [{ sig: "%%%" }] } } }, trusting(mallory)).catch((e: Error) => e);
+    expect(file).toMatchObject({ code: "SIGNATURE_MALFORMED", model: "m", file: "tokenizer.json", message: expect.stringMatching(/^model m: files\["tokenizer\.json"\]\.signatures: not base64/) });
   });
 
   const edits: [string, (e: LockedModel) => void][] = [

@@ -12,6 +12,7 @@
 import type { KeyObject } from "node:crypto";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
 import { ModelGuardError } from "../../errors.js";
+import { escapeForTerminal } from "../../terminal-text.js";
 import { verifySigstoreBundle } from "../sigstore/verify-bundle.js";
 import { checkIdentityPolicy, type IdentityPolicy } from "../sigstore/identity.js";
 import { loadTrustedRoot } from "../sigstore/trusted-root.js";
@@ -75,7 +76,11 @@ function chooseMethod(json: unknown, trust: ModelSignatureTrust): Method {
 async function verifySigner(json: unknown, method: Method, trust: ModelSignatureTrust): Promise<VerifiedPayload> {
   switch (method) {
     case "key":
-      if (!trust.keys?.length) throw new ModelGuardError("UNTRUSTED_SIGNER", "the model is signed with a key; give the public key to trust");
+      if (!trust.keys?.length) {
+        const hint = (json as { verificationMaterial: { publicKey?: { hint?: unknown } } }).verificationMaterial.publicKey?.hint;
+        const which = typeof hint === "string" && hint !== "" ? `key ${escapeForTerminal(hint)}` : "a key";
+        throw new ModelGuardError("UNTRUSTED_SIGNER", `the model is signed by ${which}; no key was given to trust (--key)`);
+      }
       return verifyWithKeys(readTraditionalBundle(json), trust.keys);
     case "certificate":
       return verifyWithCertificateChain(readTraditionalBundle(json), trust.certificateRoots ?? []);
