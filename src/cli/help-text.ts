@@ -15,6 +15,9 @@ const VARIABLES = {
   HUGGINGFACE_HUB_CACHE: "its older name, read when HF_HUB_CACHE is not set",
   HF_HOME: "else the cache is $HF_HOME/hub",
   XDG_CACHE_HOME: "else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub",
+  HF_HUB_DOWNLOAD_TIMEOUT: "seconds without data from the Hub before a request is retried (default 10)",
+  MODELGUARD_DOWNLOAD_DEADLINE: "seconds one file (retries included) may take (default an hour, or its size at 1 MB/s)",
+  MODELGUARD_COPY_DIR: "where private verified copies of large files are made (default /dev/shm, else the temp dir)",
 } as const;
 
 type Variable = keyof typeof VARIABLES;
@@ -29,7 +32,7 @@ const EXIT = {
 type Exit = keyof typeof EXIT;
 
 const CACHE: Variable[] = ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"];
-const HUB: Variable[] = ["HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE", ...CACHE];
+const HUB: Variable[] = ["HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_HUB_DOWNLOAD_TIMEOUT", "MODELGUARD_DOWNLOAD_DEADLINE", ...CACHE];
 
 const KEYLESS_EXITS: Partial<Record<Exit, string>> = {
   1: "keyless: the new signature does not verify against the trusted root",
@@ -44,7 +47,7 @@ export const COMMAND_HELP: Record<string, { env: Variable[]; exit: Exit[]; exitN
   add: { env: HUB, exit: [0, 1, 2, 3], exitNotes: { 1: "a file does not match the Hub's digests, a publisher signature does not verify, or the model is locked at another commit (LOCK_DRIFT: run again with --update)" } },
   sign: { env: ["COSIGN_PASSWORD", "SIGSTORE_ID_TOKEN"], exit: [0, 1, 2, 3], exitNotes: KEYLESS_EXITS },
   pull: { env: HUB, exit: [0, 1, 2, 3] },
-  verify: { env: CACHE, exit: [0, 1, 2, 3], exitNotes: { 3: "a locked file is not in the cache (run modelguard pull)" } },
+  verify: { env: [...CACHE, "MODELGUARD_COPY_DIR"], exit: [0, 1, 2, 3], exitNotes: { 3: "a locked file is not in the cache (run modelguard pull), the cache cannot be read, or there is no room for a private verified copy" } },
   "sign-model": { env: ["COSIGN_PASSWORD", "SIGSTORE_ID_TOKEN"], exit: [0, 1, 2, 3], exitNotes: KEYLESS_EXITS },
   "verify-model": { env: [], exit: [0, 1, 2] },
   bom: {

@@ -10,7 +10,7 @@ import { runCli } from "../helpers/run-cli.js";
 const program = buildProgram();
 const commands = program.commands.filter((c) => c.name() !== "help");
 const CACHE = ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"];
-const HUB = ["HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE", ...CACHE];
+const HUB = ["HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_HUB_DOWNLOAD_TIMEOUT", "MODELGUARD_DOWNLOAD_DEADLINE", ...CACHE];
 
 /** What each command reads, as the code does (not as the help table says). */
 const READS: Record<string, string[]> = {
@@ -20,7 +20,7 @@ const READS: Record<string, string[]> = {
   "sign-model": ["COSIGN_PASSWORD", "SIGSTORE_ID_TOKEN"],
   add: HUB,
   pull: HUB,
-  verify: CACHE,
+  verify: [...CACHE, "MODELGUARD_COPY_DIR"],
   bom: ["HF_ENDPOINT", ...CACHE],
 };
 /** The exit codes each command can end with. */
