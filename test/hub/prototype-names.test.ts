@@ -1,6 +1,7 @@
 /** Model names and file paths that are JavaScript prototype keys, through the real CLI. */
 import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildAddModel } from "../helpers/build-model.js";
 import { makeCachedModels, makeKeys } from "../helpers/fixtures.js";
 import { runCli, type CliResult } from "../helpers/run-cli.js";
 import { startHubEnv, type HubTestEnv } from "./hub-fixture.js";
@@ -18,7 +19,7 @@ function expectClean(run: CliResult, code: number): void {
 describe("prototype keys are names like any other", () => {
   it("pull and add take them as model names, or refuse them cleanly", async () => {
     env = await startHubEnv();
-    await env.hub.createRepo("org/toString", { files: { "config.json": Buffer.from("{}\n") } });
+    await env.hub.createRepo("org/toString", { files: { "config.json": Buffer.from("{}\n"), "onnx/model.onnx": buildAddModel({ weights: Float32Array.from([1, 2]), dims: [2] }).model } });
     const run = (...args: string[]) => runCli([...env.g, ...args], { env: env.env });
     expectClean(await run("pull", "toString"), 2);
     expectClean(await run("add", "org/toString"), 0);
