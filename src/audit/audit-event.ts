@@ -7,12 +7,13 @@
 import { hostname } from "node:os";
 import type { ErrorCode } from "../errors.js";
 import { ModelGuardError } from "../errors.js";
+import type { RuntimeName } from "../runtimes/runtime-adapter.js";
 import type { Signer } from "../signing/trust-policy.js";
 
 export const AUDIT_VERSION = 1;
 
-/** Who received the verified bytes: a runtime adapter, or the caller (`readFile`). */
-export type AuditRuntime = "onnxruntime" | "transformers.js" | "node-llama-cpp" | "bytes";
+/** Who received the verified bytes: a runtime adapter, or the caller (`readFile`, `verifiedFiles`). */
+export type AuditRuntime = RuntimeName | "bytes";
 
 export interface AuditedFile {
   path: string;

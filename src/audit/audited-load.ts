@@ -9,7 +9,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Signer } from "../signing/trust-policy.js";
-import { auditEvent, type AuditedFile, type AuditRuntime } from "./audit-event.js";
+import { auditEvent, type AuditedFile, type AuditEvent, type AuditRuntime } from "./audit-event.js";
 import type { AuditSink } from "./audit-sink.js";
 
 interface Scope {
@@ -21,6 +21,36 @@ const scopes = new AsyncLocalStorage<Scope>();
 /** Tells the enclosing audited load (if any) that this locked file was read and verified. */
 export function noteVerifiedFile(file: AuditedFile): void {
   scopes.getStore()?.files.set(file.path, { path: file.path, size: file.size, sha256: file.sha256 });
+}
+
+/**
+ * A verification several loads share (transformers.js asks for a graph and its data chunks at
+ * once; they are verified together, once, for whichever asks first): `run` goes in a scope of its
+ * own, whatever context starts it, so the reads inside it record no event of their own; each load
+ * that hands the result over adds `files()` (those verified so far, also after a failure) to its
+ * event with `noteVerifiedFile`.
+ */
+export function sharedVerification<T>(run: () => Promise<T>): { result: Promise<T>; files(): AuditedFile[] } {
+  const scope: Scope = { files: new Map() };
+  return { result: scopes.run(scope, run), files: () => [...scope.files.values()] };
+}
+
+/**
+ * A check whose outcome is a value (a model's report), not a throw: `run` goes in a scope, so the
+ * loads inside it join it and record nothing, and one event is recorded, `eventOf` the value (or of
+ * the error, which is rethrown). Inside another audited load it joins that one.
+ */
+export async function auditedCheck<T>(sink: AuditSink | undefined, run: () => Promise<T>, eventOf: (outcome: { value: T } | { error: unknown }) => AuditEvent): Promise<T> {
+  if (!sink || scopes.getStore()) return run();
+  let outcome: { value: T } | { error: unknown };
+  try {
+    outcome = { value: await scopes.run({ files: new Map() }, run) };
+  } catch (error) {
+    outcome = { error };
+  }
+  await sink.record(eventOf(outcome));
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 export interface AuditedLoadInfo {

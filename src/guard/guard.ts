@@ -1,6 +1,10 @@
 import { constants as bufferConstants } from "node:buffer";
 import { access } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
+import type { AuditRuntime } from "../audit/audit-event.js";
+import { openAuditSink, type AuditOption, type AuditSink } from "../audit/audit-sink.js";
+import { auditedCheck, auditedLoad, noteVerifiedFile } from "../audit/audited-load.js";
+import { checkEvent } from "../audit/check-event.js";
 import { ModelGuardError, combinedError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
 import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
@@ -54,6 +58,13 @@ export interface ModelGuardOptions {
    * Default `$MODELGUARD_COPY_DIR`, else /dev/shm where it is a tmpfs with room, else the OS temp dir.
    */
   copyDir?: string;
+  /**
+   * Where audit events go (docs/audit-event.schema.json): a file path (appended to, one write per
+   * line), a writable stream, or a callback. One event per load that hands out verified bytes
+   * (createSession, load, readFile, verifiedFiles, the runtime integrations) and per refusal, and
+   * one per model checked by verifyModel, verifyAll and loadAll. A sink that fails only warns.
+   */
+  audit?: AuditOption;
 }
 
 export interface CreateSessionOptions extends OnnxLoadOptions {
@@ -87,9 +98,18 @@ export class ModelGuard {
   readonly #copyOptions: { copyDir?: string; env?: NodeJS.ProcessEnv };
   // Copies handed out and not yet released: close() removes them.
   readonly #copies = new Set<VerifiedFiles>();
+  readonly #audit: AuditSink | undefined;
 
-  private constructor(lockfilePath: string, lockfile: Lockfile, hub: HubOptions, policy: TrustPolicy, copyOptions: { copyDir?: string; env?: NodeJS.ProcessEnv }) {
+  private constructor(
+    lockfilePath: string,
+    lockfile: Lockfile,
+    hub: HubOptions,
+    policy: TrustPolicy,
+    copyOptions: { copyDir?: string; env?: NodeJS.ProcessEnv },
+    audit: AuditSink | undefined,
+  ) {
     this.lockfilePath = lockfilePath;
+    this.#audit = audit;
     this.#lockfile = lockfile;
     this.#hub = hub;
     this.#policy = policy;
@@ -107,7 +127,9 @@ export class ModelGuard {
       loadTrustPolicy(options.trust ?? {}, options.allowUnsigned ?? false),
     ]);
     const copyOptions = { ...(options.copyDir === undefined ? {} : { copyDir: options.copyDir }), ...(options.env === undefined ? {} : { env: options.env }) };
-    return new ModelGuard(lockfilePath, lockfile, resolveHubOptions(options), policy, copyOptions);
+    // Opened last, so a guard that cannot open leaves no log behind; an audit log that cannot be opened fails the open.
+    const audit = options.audit === undefined ? undefined : await openAuditSink(options.audit);
+    return new ModelGuard(lockfilePath, lockfile, resolveHubOptions(options), policy, copyOptions, audit);
   }
 
   /** The names of the locked models. */
@@ -136,6 +158,42 @@ export class ModelGuard {
     return signer;
   }
 
+  /**
+   * Runs `load` as one audited load of a model by `runtime`: one audit event when it ends, verified
+   * with every locked file the guard verified inside it, or refused with its error (rethrown).
+   * Loads nested inside it (an adapter reading companions through readFile) join its event. The
+   * guard's own loads are audited already; this is for integrations that hand verified bytes to a
+   * runtime themselves (modelguard/transformers). Without an audit sink it only runs `load`.
+   */
+  auditLoad<T>(runtime: AuditRuntime, name: string, load: () => Promise<T>): Promise<T> {
+    return auditedLoad(
+      this.#audit,
+      {
+        model: name,
+        runtime,
+        lockfile: this.lockfilePath,
+        locked: () => {
+          const entry = Object.hasOwn(this.#lockfile.models, name) ? this.#lockfile.models[name] : undefined;
+          return entry ? { repo: entry.repo, revision: entry.revision } : null;
+        },
+        signer: () => this.signerOf(name).catch(() => null),
+      },
+      load,
+    );
+  }
+
+  /** Adds a locked file whose verified bytes are being handed out to the enclosing audited load. */
+  #noteVerified(name: string, file: string): void {
+    const { size, sha256 } = this.#locked(name, file);
+    noteVerifiedFile({ path: file, size, sha256 });
+  }
+
+  /** The event of a model the gate checked (and, for loadAll, loaded), from its report. */
+  #auditedCheck(name: string, action: "verify" | "load", runtime: AuditRuntime | null, check: () => Promise<ModelReport>): Promise<ModelReport> {
+    const context = { action, runtime, model: name, entry: this.#entry(name), lockfile: this.lockfilePath };
+    return auditedCheck(this.#audit, check, (outcome) => checkEvent(outcome, context));
+  }
+
   #pathOf(entry: LockedModel, file: string): string {
     return snapshotFilePath(this.#hub.cacheDir, entry.repo, entry.revision, file);
   }
@@ -144,10 +202,14 @@ export class ModelGuard {
    * The verified bytes of one locked file: read from the cache, or, when it is not cached and the
    * guard is not offline, downloaded (hashed as it arrives, cached, and returned from memory).
    */
-  async readFile(name: string, file: string): Promise<Buffer> {
-    this.#locked(name, file);
-    await this.signerOf(name);
-    return this.#readVerified(name, file);
+  readFile(name: string, file: string): Promise<Buffer> {
+    return this.auditLoad("bytes", name, async () => {
+      this.#locked(name, file);
+      await this.signerOf(name);
+      const bytes = await this.#readVerified(name, file);
+      this.#noteVerified(name, file);
+      return bytes;
+    });
   }
 
   #locked(name: string, file: string): LockedFile {
@@ -220,7 +282,16 @@ export class ModelGuard {
       readFile: (file) => this.readFile(name, file),
       readVerified: async (file) => {
         await this.signerOf(name);
-        return this.#verifiedBytes(name, file);
+        const bytes = this.#verifiedBytes(name, file);
+        return {
+          file: bytes.file,
+          size: bytes.size,
+          read: async (position, length) => {
+            const read = await bytes.read(position, length);
+            this.#noteVerified(name, file);
+            return read;
+          },
+        };
       },
       verifiedFiles: (files) => this.verifiedFiles(name, files),
     };
@@ -233,10 +304,15 @@ export class ModelGuard {
    * `src/copies/`). Release them once the runtime has opened or mapped them; `close()` releases
    * what is left.
    */
-  async verifiedFiles(name: string, files: readonly string[] = Object.keys(this.#entry(name).files)): Promise<VerifiedFiles> {
-    for (const file of files) this.#locked(name, file);
-    await this.signerOf(name);
-    return this.#copy(name, files, true);
+  verifiedFiles(name: string, files?: readonly string[]): Promise<VerifiedFiles> {
+    return this.auditLoad("bytes", name, async () => {
+      const chosen = files ?? Object.keys(this.#entry(name).files);
+      for (const file of chosen) this.#locked(name, file);
+      await this.signerOf(name);
+      const copies = await this.#copy(name, chosen, true);
+      for (const file of chosen) this.#noteVerified(name, file);
+      return copies;
+    });
   }
 
   async #copy(name: string, files: readonly string[], fetchMissing: boolean): Promise<VerifiedFiles> {
@@ -280,11 +356,14 @@ export class ModelGuard {
    * picks (or `request.file`), checked and loaded from verified bytes or files only, once the
    * model's signatures satisfy the trust policy.
    */
-  async load<Session, Options>(adapter: RuntimeAdapter<Session, Options>, name: string, request: LoadRequest<Options> = {}): Promise<Loaded<Session>> {
-    const entry = this.#entry(name);
-    const entryFile = adapter.entryFile(name, entry, request.file);
-    await this.signerOf(name);
-    return adapter.create(this.#verifiedModel(name), entryFile, request.options ?? ({} as Options));
+  load<Session, Options>(adapter: RuntimeAdapter<Session, Options>, name: string, request: LoadRequest<Options> = {}): Promise<Loaded<Session>> {
+    // The adapter names the runtime in the audit event; the guard knows none.
+    return this.auditLoad(adapter.runtime, name, async () => {
+      const entry = this.#entry(name);
+      const entryFile = adapter.entryFile(name, entry, request.file);
+      await this.signerOf(name);
+      return adapter.create(this.#verifiedModel(name), entryFile, request.options ?? ({} as Options));
+    });
   }
 
   /**
@@ -340,13 +419,23 @@ export class ModelGuard {
     const pool = sharedHashPool();
     const models: ModelReport[] = [];
     // One model at a time: each load holds its model's bytes in memory until onnxruntime has them.
-    for (const name of names) models.push(await this.#loadModel(name, options, pool, sessions));
+    for (const name of names) {
+      // A model with an ONNX graph is loaded (one event, runtime onnxruntime); any other is only checked.
+      const loads = this.#locksOnnxGraph(name);
+      models.push(
+        await this.#auditedCheck(name, loads ? "load" : "verify", loads ? onnxruntime.runtime : null, () => this.#loadModel(name, options, pool, sessions)),
+      );
+    }
     const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) {
       await Promise.all([...sessions.values()].map((s) => s.release()));
       throw combinedError(listFailures(report), report);
     }
     return { report, sessions };
+  }
+
+  #locksOnnxGraph(name: string): boolean {
+    return Object.keys(this.#entry(name).files).some((p) => onnxruntime.isEntry(p));
   }
 
   async #loadModel(name: string, options: Omit<CreateSessionOptions, "file">, pool: HashPool, sessions: Map<string, InferenceSession>): Promise<ModelReport> {
@@ -357,7 +446,7 @@ export class ModelGuard {
     let loaded: string[] = [];
     try {
       report.signer = await this.signerOf(name);
-      if (Object.keys(entry.files).some((p) => onnxruntime.isEntry(p))) {
+      if (this.#locksOnnxGraph(name)) {
         const { session, files } = await this.load(onnxruntime, name, { options });
         sessions.set(name, session);
         loaded = files;
@@ -426,7 +515,11 @@ export class ModelGuard {
    * Checks one model: its signatures, then every locked file's size and sha256 (and every runtime
    * entry as its load would check it), collecting every failure. Files are hashed in parallel on worker threads (`pool`; one for this call if none).
    */
-  async verifyModel(name: string, pool: HashPool = sharedHashPool()): Promise<ModelReport> {
+  verifyModel(name: string, pool: HashPool = sharedHashPool()): Promise<ModelReport> {
+    return this.#auditedCheck(name, "verify", null, () => this.#verifyModel(name, pool));
+  }
+
+  async #verifyModel(name: string, pool: HashPool): Promise<ModelReport> {
     const entry = this.#entry(name);
     const started = performance.now();
     const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };

@@ -75,9 +75,15 @@ export interface Loaded<Session> {
   files: string[];
 }
 
+/**
+ * The runtimes modelguard hands verified models to. Audit events name the runtime of each load
+ * (docs/audit-event.schema.json lists these names), so a new adapter adds its name here and there.
+ */
+export type RuntimeName = "onnxruntime" | "transformers.js" | "node-llama-cpp";
+
 export interface RuntimeAdapter<Session = unknown, Options = unknown> {
-  /** A short name for messages and reports: `onnxruntime`, `node-llama-cpp`. */
-  readonly runtime: string;
+  /** A short name for messages, reports and audit events: `onnxruntime`, `node-llama-cpp`. */
+  readonly runtime: RuntimeName;
   /**
    * How the runtime takes the entry: `bytes` in memory, or `paths` (a verified copy; node-llama-cpp).
    * Informative for callers; `create` asks the VerifiedModel for what it needs.

@@ -5,27 +5,19 @@
  * every line whole.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { auditedLoad, noteVerifiedFile, type AuditedLoadInfo } from "../../src/audit/audited-load.js";
 import { auditEvent, type AuditEvent } from "../../src/audit/audit-event.js";
 import { openAuditSink, type AuditSink } from "../../src/audit/audit-sink.js";
 import { ModelGuardError } from "../../src/errors.js";
+import { expectValidAuditEvent, validateAuditEvent } from "../helpers/audit-schema.js";
 import { tempDir } from "../helpers/fixtures.js";
 
-const schema = JSON.parse(readFileSync(new URL("../../docs/audit-event.schema.json", import.meta.url), "utf8"));
-const ajv = new Ajv2020({ allErrors: true, strict: true });
-ajv.addFormat("date-time", (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(s));
-const validate = ajv.compile(schema);
-
-function expectValid(event: unknown): void {
-  validate(event);
-  expect(validate.errors ?? [], JSON.stringify(event).slice(0, 300)).toEqual([]);
-}
+const validate = validateAuditEvent;
+const expectValid = expectValidAuditEvent;
 
 const REV = "1".repeat(40);
 const file = (path: string, n = 1) => ({ path, size: n, sha256: String(n % 10).repeat(64) });
