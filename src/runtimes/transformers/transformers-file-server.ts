@@ -1,4 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { noteVerifiedFile, sharedVerification } from "../../audit/audited-load.js";
+import type { AuditedFile } from "../../audit/audit-event.js";
 import { ModelGuardError } from "../../errors.js";
 import type { ModelGuard } from "../../guard/guard.js";
 import type { LockedModel } from "../../lockfile/types.js";
@@ -48,8 +50,8 @@ export class TransformersFileServer {
 
   /**
    * How the file a request names is served: its verified bytes when transformers.js reads the
-   * body, or the refusal then. Each answer read is one load for the audit log (a chunk joins its
-   * graph's).
+   * body, or the refusal then. Each answer read is one load for the audit log, runtime
+   * transformers.js (a graph's data chunks are in the graph's event).
    */
   respond(request: HubFileRequest): ServedFile {
     const graphPath = /^(.*\.onnx)_data(?:_\d+)?$/.exec(request.path)?.[1];
@@ -68,11 +70,13 @@ export class TransformersFileServer {
     try {
       choice = lockedFileFor(this.#models, this.#guard.lockfilePath, request);
     } catch (err) {
-      return { size: 0, read: () => this.#audited(request, undefined, () => Promise.reject(err)) };
+      // Not locked: the event names the model the refusal names, else the repo asked for.
+      const model = err instanceof ModelGuardError && err.model !== undefined ? err.model : request.repo;
+      return { size: 0, read: () => this.#guard.auditLoad("transformers.js", model, () => Promise.reject(err)) };
     }
     const { name, entry, path } = choice;
     const size = entry.files[path]!.size;
-    if (!path.endsWith(".onnx")) return { size, read: () => this.#audited(request, name, () => this.#guard.readFile(name, path)) };
+    if (!path.endsWith(".onnx")) return { size, read: () => this.#guard.auditLoad("transformers.js", name, () => this.#guard.readFile(name, path)) };
     const key = JSON.stringify([name, path]);
     let load = this.#graphs.get(key);
     if (!load) {
@@ -82,16 +86,7 @@ export class TransformersFileServer {
       this.#graphs.set(key, load);
     }
     const graph = load;
-    return { size, read: () => this.#audited(request, name, () => graph.graphBytes()) };
-  }
-
-  /**
-   * The hook for audit events (runtime "transformers.js"): one per answer transformers.js reads,
-   * verified with the files read, or refused with the error. Wired to the guard's audit sink once
-   * the guard has one; until then it only runs the read.
-   */
-  #audited<T>(_request: HubFileRequest, _model: string | undefined, read: () => Promise<T>): Promise<T> {
-    return read();
+    return { size, read: () => this.#guard.auditLoad("transformers.js", name, () => graph.graphBytes()) };
   }
 
   /** The graph a chunk belongs to, when transformers.js asked for that graph and has not got it yet; throws when the graph is refused. */
@@ -112,7 +107,7 @@ const EMPTY = new Uint8Array(0);
 /** One graph and its data files, verified together once, for one load by transformers.js. */
 class GraphLoad {
   readonly #requested = new Set<string>();
-  #verified: Promise<VerifiedGraph> | undefined;
+  #verified: { result: Promise<VerifiedGraph>; files(): AuditedFile[] } | undefined;
 
   constructor(
     private readonly guard: ModelGuard,
@@ -123,11 +118,17 @@ class GraphLoad {
     private readonly handedOver: () => void,
   ) {}
 
+  /**
+   * The one verification of the graph and its data, started by whichever request transformers.js
+   * reads first (a chunk's may come before the graph's): in a scope of its own, so the files it
+   * verifies go into the graph's audit event, not into events of their own.
+   */
   #verify(): Promise<VerifiedGraph> {
-    this.#verified ??= this.#verifyOnce();
-    return this.#verified;
+    this.#verified ??= sharedVerification(() => this.#verifyOnce());
+    return this.#verified.result;
   }
 
+  /** The graph's bytes, when the graph and its data pass; its audit event lists the graph, its data and the config read. */
   async graphBytes(): Promise<Uint8Array> {
     try {
       const verified = await this.#verify();
@@ -143,6 +144,7 @@ class GraphLoad {
       }
       return verified.bytes;
     } finally {
+      for (const file of this.#verified?.files() ?? []) noteVerifiedFile(file);
       this.handedOver();
     }
   }
@@ -173,7 +175,7 @@ class GraphLoad {
             file: path,
           });
         }
-        return this.guard.readFile(this.name, path);
+        return this.guard.auditLoad("transformers.js", this.name, () => this.guard.readFile(this.name, path));
       },
     };
   }

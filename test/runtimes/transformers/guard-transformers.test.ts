@@ -7,9 +7,12 @@ import { ModelGuard } from "../../../src/guard/guard.js";
 import { isModelGuardError, type ErrorCode } from "../../../src/errors.js";
 import { snapshotFilePath } from "../../../src/hub/cache-layout.js";
 import { guardTransformers } from "../../../src/transformers.js";
+import { TransformersFileServer } from "../../../src/runtimes/transformers/transformers-file-server.js";
 import { tinyBertConfig, tinyBertFiles } from "../../../examples/tiny-bert.js";
 import { makeCachedModels, REVISION, tempDir } from "../../helpers/fixtures.js";
 import { rejection } from "../../helpers/errors.js";
+import { expectValidAuditEvent } from "../../helpers/audit-schema.js";
+import type { AuditEvent } from "../../../src/audit/audit-event.js";
 
 const REPO = "modelguard-tests/tiny-bert";
 const TEXT = ["Hello world, the cat sat!", "verified bytes load fast"];
@@ -55,10 +58,14 @@ async function track(dir: Promise<string>): Promise<string> {
 }
 
 /** The model locked (at REVISION) and cached in the Hugging Face layout, and a guard over it. */
-async function lockedModel(files: Record<string, Uint8Array>, extra: Record<string, { repo: string; files: Record<string, Uint8Array> }> = {}) {
+async function lockedModel(
+  files: Record<string, Uint8Array>,
+  extra: Record<string, { repo: string; files: Record<string, Uint8Array> }> = {},
+  audit?: (event: AuditEvent) => void,
+) {
   const cached = await makeCachedModels({ "tiny-bert": { repo: REPO, files }, ...extra });
   dirs.push(cached.dir);
-  const guard = await ModelGuard.open({ lockfile: cached.lockfilePath, cacheDir: cached.cacheDir, allowUnsigned: true, offline: true, env: {} });
+  const guard = await ModelGuard.open({ lockfile: cached.lockfilePath, cacheDir: cached.cacheDir, allowUnsigned: true, offline: true, env: {}, ...(audit ? { audit } : {}) });
   return { ...cached, guard };
 }
 
@@ -354,3 +361,62 @@ describe("guardTransformers and external data", () => {
   });
 });
 
+
+describe("guardTransformers and audit events", () => {
+  it("one transformers.js event per file the pipeline reads; a graph's event lists its data and the config that declares it", async () => {
+    const events: AuditEvent[] = [];
+    const { guard } = await lockedModel(tinyBertFiles({ externalData: true }), {}, (e) => void events.push(e));
+    const handle = guardEnv(guard);
+    try {
+      await guardedEmbeddings();
+    } finally {
+      handle.dispose();
+    }
+    events.forEach(expectValidAuditEvent);
+    expect(new Set(events.map((e) => `${e.action} ${e.runtime} ${e.outcome} ${e.model}`))).toEqual(new Set(["load transformers.js verified tiny-bert"]));
+    const graphs = events.filter((e) => e.files.some((f) => f.path.endsWith(".onnx")));
+    expect(graphs.map((e) => e.files.map((f) => f.path))).toEqual([["config.json", "onnx/model.onnx", "onnx/model.onnx_data"]]);
+    // The data file is handed over within the graph's load, never as an event of its own.
+    expect(events.filter((e) => e !== graphs[0] && e.files.some((f) => f.path.includes(".onnx")))).toEqual([]);
+    expect(events.map((e) => e.files.map((f) => f.path).join())).toContain("tokenizer.json");
+  });
+
+  it("a data chunk read before its graph still goes into the graph's event, not into events of its own", async () => {
+    const events: AuditEvent[] = [];
+    const { guard } = await lockedModel(tinyBertFiles({ externalData: true }), {}, (e) => void events.push(e));
+    const server = new TransformersFileServer(guard, 4);
+    const request = (path: string) => ({ repo: REPO, revision: "main", path, url: `https://huggingface.co/${REPO}/resolve/main/${path}` });
+    const graph = server.respond(request("onnx/model.onnx"));
+    const chunk = server.respond(request("onnx/model.onnx_data"));
+    const data = await chunk.read();
+    expect(data.length).toBe(tinyBertFiles({ externalData: true })["onnx/model.onnx_data"]!.length);
+    expect(events).toEqual([]);
+    await graph.read();
+    events.forEach(expectValidAuditEvent);
+    expect(events.map((e) => [e.runtime, e.outcome, e.files.map((f) => f.path)])).toEqual([
+      ["transformers.js", "verified", ["config.json", "onnx/model.onnx", "onnx/model.onnx_data"]],
+    ]);
+  });
+
+  it("a refused graph is one refusal event; a repo that is not locked is one with no repo", async () => {
+    const events: AuditEvent[] = [];
+    const { guard, cacheDir } = await lockedModel(tinyBertFiles({ externalData: true }), {}, (e) => void events.push(e));
+    const target = snapshotFilePath(cacheDir, REPO, REVISION, "onnx/model.onnx_data");
+    const bytes = await readFile(target);
+    bytes[7]! ^= 0x40;
+    await writeFile(target, bytes);
+    const handle = guardEnv(guard);
+    try {
+      await expectRefused(guardedEmbeddings(), "DIGEST_MISMATCH", /onnx\/model\.onnx_data/);
+      await expectRefused(pipeline("feature-extraction", "someone/other-model"), "MODEL_NOT_LOCKED", /someone\/other-model/);
+    } finally {
+      handle.dispose();
+    }
+    events.forEach(expectValidAuditEvent);
+    const refused = events.filter((e) => e.outcome === "refused");
+    expect(refused.map((e) => [e.runtime, e.model, e.repo, e.error?.code, e.error?.file])).toEqual([
+      ["transformers.js", "tiny-bert", REPO, "DIGEST_MISMATCH", "onnx/model.onnx_data"],
+      ["transformers.js", "someone/other-model", null, "MODEL_NOT_LOCKED", "config.json"],
+    ]);
+  });
+});
