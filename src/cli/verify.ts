@@ -17,6 +17,7 @@ interface Options {
   identityProviderRegexp?: string;
   trustedRoot?: string;
   certificateChain?: string[];
+  auditLog?: string;
 }
 
 /** The keyless identity the flags trust, if any: each part exact or an anchored pattern. */
@@ -54,12 +55,14 @@ export function registerVerify(program: Command): void {
     .option("--certificate-chain <pem>", "trusted root certificates (PEM) of certificate signatures; repeat for several", collect)
     .option("--allow-unsigned", "accept models with no trusted signature")
     .option("--offline", "make no network request (verify reads only the cache in any case)")
+    .option("--audit-log <file>", "append one audit event per model checked (a JSON line, docs/audit-event.schema.json); default $MODELGUARD_AUDIT_LOG")
     .action(async (names: string[], options: Options, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
       const { ModelGuard } = await import("../guard/guard.js");
       const { listFailures } = await import("../verify-report.js");
       const global = globalOptions(command);
       const identity = identityFromFlags(options);
+      const auditLog = options.auditLog ?? (process.env.MODELGUARD_AUDIT_LOG || undefined);
       const guard = await ModelGuard.open({
         lockfile: global.lockfile,
         ...(global.cacheDir === undefined ? {} : { cacheDir: global.cacheDir }),
@@ -71,6 +74,7 @@ export function registerVerify(program: Command): void {
         },
         allowUnsigned: options.allowUnsigned ?? false,
         offline: options.offline ?? false,
+        ...(auditLog === undefined ? {} : { audit: auditLog }),
       });
       let report: VerifyReport;
       let failure: ModelGuardError | undefined;
