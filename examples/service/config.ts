@@ -16,6 +16,8 @@ export interface ServiceConfig {
   allowUnsigned: boolean;
   /** Threads per llama.cpp context (GGUF models); undefined: node-llama-cpp's default. */
   llamaThreads?: number;
+  /** Audit log: one JSON line per model loaded or refused at start (docs/audit-event.schema.json). */
+  auditLog?: string;
   limits: RequestLimits;
   /** Passed to the guard for HF_ENDPOINT, HF_TOKEN, HF_HOME. */
   env: NodeJS.ProcessEnv;
@@ -74,6 +76,8 @@ onnxruntime, a GGUF model into node-llama-cpp), then listens.
   --allow-unsigned         MODELGUARD_ALLOW_UNSIGNED=1: accept models without a trusted signature
   --llama-threads N        LLAMA_THREADS: threads per llama.cpp context for GGUF models (default:
                            node-llama-cpp's choice)
+  --audit-log FILE         MODELGUARD_AUDIT_LOG: append one audit event (a JSON line) per model
+                           loaded or refused at start (docs/audit-event.schema.json)
   --help
 
 Hub: HF_ENDPOINT, HF_TOKEN; HF_HUB_DOWNLOAD_TIMEOUT (idle, s), MODELGUARD_DOWNLOAD_DEADLINE (per file, s).
@@ -111,6 +115,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
         offline: { type: "boolean" },
         "allow-unsigned": { type: "boolean" },
         "llama-threads": { type: "string" },
+        "audit-log": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -131,6 +136,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
   const threadsText = values["llama-threads"] ?? (env.LLAMA_THREADS || undefined);
   const llamaThreads = threadsText === undefined ? undefined : /^[1-9]\d{0,3}$/.test(threadsText.trim()) ? Number(threadsText) : NaN;
   if (Number.isNaN(llamaThreads)) throw new UsageError(`--llama-threads (LLAMA_THREADS) must be a positive integer, got ${JSON.stringify(threadsText)}`);
+  const auditLog = values["audit-log"] ?? (env.MODELGUARD_AUDIT_LOG || undefined);
   return {
     port,
     host: values.host ?? (env.HOST || "0.0.0.0"),
@@ -142,6 +148,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
     offline: values.offline ?? envFlag(env.HF_HUB_OFFLINE),
     allowUnsigned: values["allow-unsigned"] ?? envFlag(env.MODELGUARD_ALLOW_UNSIGNED),
     ...(llamaThreads !== undefined ? { llamaThreads } : {}),
+    ...(auditLog !== undefined ? { auditLog } : {}),
     limits: DEFAULT_LIMITS,
     env,
   };

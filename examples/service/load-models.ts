@@ -89,6 +89,8 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
       allowUnsigned: config.allowUnsigned,
       offline: config.offline,
       ...(config.cacheDir !== undefined ? { cacheDir: config.cacheDir } : {}),
+      // One event per model loaded or refused by loadAll; an audit log that cannot be opened stops the start.
+      ...(config.auditLog !== undefined ? { audit: config.auditLog } : {}),
       env: config.env,
     });
   } catch (err) {

@@ -21,6 +21,7 @@ import { tinyLlamaGguf } from "../../src/gguf/tiny-llama.js";
 import { EXAMPLE_LOCKFILE, EXAMPLE_PUBLIC_KEY, fillExampleCache, snapshotDir, startExampleHub } from "../../examples/example-cache.js";
 import { CLASSIFIER, EXAMPLE_MODEL, EXAMPLE_REPO, REGRESSOR, REGRESSOR_MODEL, REGRESSOR_REPO, tinyRegressorFiles } from "../../examples/tiny-model.js";
 import { makeCachedModels, makeKeys, tempDir, type TestKeys } from "../helpers/fixtures.js";
+import { parseAuditLog } from "../helpers/audit-schema.js";
 
 const root = join(import.meta.dirname, "../..");
 const SERVICE = join(root, "examples/service/main.ts");
@@ -44,6 +45,7 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     MODELGUARD_IDENTITY: "",
     MODELGUARD_IDENTITY_PROVIDER: "",
     MODELGUARD_TRUSTED_ROOT: "",
+    MODELGUARD_AUDIT_LOG: "",
     MODELGUARD_EXAMPLE_CACHE: join(work, "never-used-example-cache"),
     PORT: "",
     // The service's own default is every interface; loopback is enough here.
@@ -203,6 +205,7 @@ async function flipByte(path: string, at: number): Promise<void> {
 
 describe("the example service on the bundled models", () => {
   let svc: Service;
+  const auditLog = join(work, "service-audit.log");
 
   beforeAll(async () => {
     // Configured through the environment only, as a container would be.
@@ -212,7 +215,18 @@ describe("the example service on the bundled models", () => {
       MODELGUARD_TRUSTED_KEYS: EXAMPLE_PUBLIC_KEY,
       HF_HUB_CACHE: goodCache,
       HF_HUB_OFFLINE: "1",
+      MODELGUARD_AUDIT_LOG: auditLog,
     }));
+  });
+
+  it("wrote one valid audit event per model it loaded at start (MODELGUARD_AUDIT_LOG)", async () => {
+    const events = parseAuditLog(await readFile(auditLog, "utf8"));
+    expect(events.map((e) => [e.action, e.runtime, e.model, e.outcome, e.pid])).toEqual([
+      ["load", "onnxruntime", EXAMPLE_MODEL, "verified", svc.child.pid],
+      ["load", "onnxruntime", REGRESSOR_MODEL, "verified", svc.child.pid],
+    ]);
+    expect(events[0]).toMatchObject({ repo: EXAMPLE_REPO, revision: classifierRevision, signer: { kind: "key", fingerprint: exampleKeyId }, error: null });
+    expect((events[0]!.files as { path: string }[]).map((f) => f.path)).toEqual(Object.keys(exampleLock.models[EXAMPLE_MODEL]!.files));
   });
 
   afterAll(async () => {
@@ -490,6 +504,24 @@ describe("the example service refuses to start", () => {
     } finally {
       await hub.close();
     }
+  });
+
+  it.concurrent("on a tampered byte, leaving one refusal event in MODELGUARD_AUDIT_LOG; and on an audit log it cannot open", async () => {
+    const cache = await copyOfGoodCache("tampered-audited");
+    await flipByte(join(snapshotDir(cache, REGRESSOR_REPO, regressorRevision), "model.onnx"), 40);
+    const log = join(work, "tampered-audit.log");
+    const run = await refusedStart([...exampleArgs(cache), "--offline"], cleanEnv({ MODELGUARD_AUDIT_LOG: log }));
+    expect(run).toMatchObject({ status: 1, stdout: "", opened: false });
+    const events = parseAuditLog(await readFile(log, "utf8"));
+    expect(events.filter((e) => e.outcome === "refused")).toEqual([
+      expect.objectContaining({ action: "load", runtime: "onnxruntime", model: REGRESSOR_MODEL, repo: REGRESSOR_REPO, error: expect.objectContaining({ code: "DIGEST_MISMATCH", file: "model.onnx" }) }),
+    ]);
+    // The intact model was verified and loaded before the start was refused (its session released).
+    expect(events.filter((e) => e.outcome === "verified").map((e) => e.model)).toEqual([EXAMPLE_MODEL]);
+
+    const unopenable = await refusedStart([...exampleArgs(goodCache), "--offline", "--audit-log", join(work, "no-such-dir", "audit.log")], cleanEnv());
+    expect(unopenable).toMatchObject({ status: 2, stdout: "", opened: false });
+    expect(unopenable.stderr).toMatch(/audit log .*no-such-dir/);
   });
 
   it.concurrent("on a missing file when offline", async () => {
