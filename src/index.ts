@@ -26,3 +26,6 @@ export type { ModelCard } from "./bom/model-card.js";
 export { huggingFacePurl } from "./bom/huggingface-purl.js";
 export { recordedSigners } from "./signing/recorded-signers.js";
 export type { RecordedSigner } from "./signing/recorded-signers.js";
+export type { AuditEvent, AuditRuntime, AuditedFile } from "./audit/audit-event.js";
+export type { AuditOption } from "./audit/audit-sink.js";
+export type { RuntimeName } from "./runtimes/runtime-adapter.js";
