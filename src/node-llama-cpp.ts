@@ -50,21 +50,24 @@ export async function llamaLoraAdapters(
   name: string,
   adapters: readonly (string | LlamaLoraAdapter)[] = guard.lockedModel(name).gguf?.loras ?? [],
 ): Promise<{ filePath: string; scale?: number }[]> {
-  const entry = guard.lockedModel(name);
   const wanted = adapters.map((a) => (typeof a === "string" ? { file: a } : a));
   if (wanted.length === 0) return [];
-  if (model.disposed) throw new ModelGuardError("USAGE", `model ${name}: the model is disposed`, { model: name });
-  const files = await guard.verifiedFiles(
-    name,
-    wanted.map((a) => a.file),
-  );
-  try {
-    for (const a of wanted) await checkLoraAdapter(name, entry, files.bytes(a.file));
-    await files.check();
-  } catch (err) {
-    await files.release();
-    throw err;
-  }
-  model.onDispose.createListener(() => void files.release());
-  return wanted.map((a) => ({ filePath: files.paths[a.file]!, ...(a.scale === undefined ? {} : { scale: a.scale }) }));
+  // One audit event for the adapters, runtime node-llama-cpp (the copies' reads join it).
+  return guard.auditLoad("node-llama-cpp", name, async () => {
+    const entry = guard.lockedModel(name);
+    if (model.disposed) throw new ModelGuardError("USAGE", `model ${name}: the model is disposed`, { model: name });
+    const files = await guard.verifiedFiles(
+      name,
+      wanted.map((a) => a.file),
+    );
+    try {
+      for (const a of wanted) await checkLoraAdapter(name, entry, files.bytes(a.file));
+      await files.check();
+    } catch (err) {
+      await files.release();
+      throw err;
+    }
+    model.onDispose.createListener(() => void files.release());
+    return wanted.map((a) => ({ filePath: files.paths[a.file]!, ...(a.scale === undefined ? {} : { scale: a.scale }) }));
+  });
 }

@@ -11,6 +11,8 @@ import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaLora, tinyLlamaSpec, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
 import { makeCachedModels, makeKeys, tempDir } from "../helpers/fixtures.js";
 import { rejection } from "../helpers/errors.js";
+import { expectValidAuditEvent } from "../helpers/audit-schema.js";
+import type { AuditEvent } from "../../src/audit/audit-event.js";
 import { complete, cpuLlama } from "../helpers/llama.js";
 
 const REPO = "org/tiny-llama-GGUF";
@@ -48,7 +50,8 @@ async function setup(options: { dropFromLock?: string[] } = {}) {
   for (const file of options.dropFromLock ?? []) delete made.lockfile.models.split!.files[file];
   for (const name of ["tiny", "split"]) made.lockfile.models[name] = withSignature(name, made.lockfile.models[name]!, alice.privateKey, alice.publicKey);
   await writeLockfile(made.lockfilePath, made.lockfile);
-  const guard = () => ModelGuard.open({ lockfile: made.lockfilePath, cacheDir: made.cacheDir, trust: { keys: [alice.publicPath] }, offline: true, copyDir });
+  const guard = (audit?: (event: AuditEvent) => void) =>
+    ModelGuard.open({ lockfile: made.lockfilePath, cacheDir: made.cacheDir, trust: { keys: [alice.publicPath] }, offline: true, copyDir, ...(audit ? { audit } : {}) });
   const pathOf = (file: string) => snapshotFilePath(made.cacheDir, REPO, made.lockfile.models.tiny!.revision, file);
   return { ...made, guard, pathOf };
 }
@@ -165,6 +168,24 @@ describe("loadLlamaModel", () => {
     // Removed by the model's onDispose listener, which node-llama-cpp does not await.
     await vi.waitFor(async () => expect(await copiesLeft()).toEqual([]));
     expect(await rejection(llamaLoraAdapters(guard, model, "tiny", [MODEL]))).toMatchObject({ code: "USAGE" });
+  });
+
+  it("records one audit event (runtime node-llama-cpp) per model load, per LoRA adapters' load and per refusal", async () => {
+    const s = await setup();
+    const events: AuditEvent[] = [];
+    const guard = await s.guard((e) => void events.push(e));
+    await withModel(loadLlamaModel(guard, llama, "tiny"), (m) => llamaLoraAdapters(guard, m, "tiny"));
+    await (await loadLlamaModel(guard, llama, "split")).dispose();
+    await rm(s.pathOf(MODEL));
+    expect(await rejection(loadLlamaModel(guard, llama, "tiny"))).toMatchObject({ code: "NOT_CACHED" });
+    events.forEach(expectValidAuditEvent);
+    expect(events.map((e) => [e.runtime, e.model, e.outcome, e.error?.code ?? null, e.files.map((f) => f.path)])).toEqual([
+      ["node-llama-cpp", "tiny", "verified", null, [MODEL]],
+      ["node-llama-cpp", "tiny", "verified", null, [LORA]],
+      ["node-llama-cpp", "split", "verified", null, [...PARTS].sort()],
+      ["node-llama-cpp", "tiny", "refused", "NOT_CACHED", []],
+    ]);
+    await vi.waitFor(async () => expect(await copiesLeft()).toEqual([]));
   });
 
   it("refuses modelPath and an untrusted model before making any copy", async () => {
