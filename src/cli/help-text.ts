@@ -18,6 +18,7 @@ const VARIABLES = {
   HF_HUB_DOWNLOAD_TIMEOUT: "seconds without data from the Hub before a request is retried (default 10)",
   MODELGUARD_DOWNLOAD_DEADLINE: "seconds one file (retries included) may take (default an hour, or its size at 1 MB/s)",
   MODELGUARD_COPY_DIR: "where private verified copies of large files are made (default /dev/shm, else the temp dir)",
+  MODELGUARD_AUDIT_LOG: "append one audit event (a JSON line) per model checked to this file, unless --audit-log",
 } as const;
 
 type Variable = keyof typeof VARIABLES;
@@ -47,7 +48,7 @@ export const COMMAND_HELP: Record<string, { env: Variable[]; exit: Exit[]; exitN
   add: { env: HUB, exit: [0, 1, 2, 3], exitNotes: { 1: "a file does not match the Hub's digests, a publisher signature does not verify, or the model is locked at another commit (LOCK_DRIFT: run again with --update)" } },
   sign: { env: ["COSIGN_PASSWORD", "SIGSTORE_ID_TOKEN"], exit: [0, 1, 2, 3], exitNotes: KEYLESS_EXITS },
   pull: { env: HUB, exit: [0, 1, 2, 3] },
-  verify: { env: [...CACHE, "MODELGUARD_COPY_DIR"], exit: [0, 1, 2, 3], exitNotes: { 3: "a locked file is not in the cache (run modelguard pull), the cache cannot be read, or there is no room for a private verified copy" } },
+  verify: { env: [...CACHE, "MODELGUARD_COPY_DIR", "MODELGUARD_AUDIT_LOG"], exit: [0, 1, 2, 3], exitNotes: { 3: "a locked file is not in the cache (run modelguard pull), the cache cannot be read, or there is no room for a private verified copy" } },
   "sign-model": { env: ["COSIGN_PASSWORD", "SIGSTORE_ID_TOKEN"], exit: [0, 1, 2, 3], exitNotes: KEYLESS_EXITS },
   "verify-model": { env: [], exit: [0, 1, 2] },
   bom: {

@@ -20,7 +20,7 @@ const READS: Record<string, string[]> = {
   "sign-model": ["COSIGN_PASSWORD", "SIGSTORE_ID_TOKEN"],
   add: HUB,
   pull: HUB,
-  verify: [...CACHE, "MODELGUARD_COPY_DIR"],
+  verify: [...CACHE, "MODELGUARD_COPY_DIR", "MODELGUARD_AUDIT_LOG"],
   bom: ["HF_ENDPOINT", ...CACHE],
 };
 /** The exit codes each command can end with. */
