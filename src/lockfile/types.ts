@@ -10,7 +10,6 @@ export interface LockedFile {
   sha256: string;
   /** Per-file cosign blob signatures, checked against `sha256` (no second pass over the bytes). */
   signatures?: BlobSignature[];
-  [extra: string]: unknown;
 }
 
 export interface LockedModel {
@@ -33,7 +32,6 @@ export interface LockedModel {
   publisherSignatures?: PublisherSignature[];
   /** For GGUF models (node-llama-cpp): the entry, its parts and LoRA adapters, as `add` found them. */
   gguf?: GgufLayout;
-  [extra: string]: unknown;
 }
 
 /**
@@ -60,5 +58,4 @@ export interface PublisherSignature {
 export interface Lockfile {
   lockfileVersion: 1;
   models: Record<string, LockedModel>;
-  [extra: string]: unknown;
 }
