@@ -8,15 +8,9 @@
  */
 import type { KeyObject } from "node:crypto";
 import { ModelGuardError } from "../errors.js";
+import { curveOfKey, type EcdsaCurve } from "./ecdsa-curves.js";
 
-export type SupportedCurve = "P-256" | "P-384" | "P-521";
-
-// Node reports OpenSSL's names for the curves.
-const CURVES: Readonly<Record<string, SupportedCurve>> = {
-  prime256v1: "P-256",
-  secp384r1: "P-384",
-  secp521r1: "P-521",
-};
+export type SupportedCurve = EcdsaCurve["name"];
 
 /** The curve of a supported key; KEY_INVALID naming what the key is otherwise. */
 export function supportedCurve(key: KeyObject, what: string): SupportedCurve {
@@ -27,13 +21,12 @@ export function supportedCurve(key: KeyObject, what: string): SupportedCurve {
       `${what} is an ${type ?? "unknown"} key; only ECDSA keys (P-256, P-384, P-521) are supported`,
     );
   }
-  const named = key.asymmetricKeyDetails?.namedCurve;
-  const curve = named === undefined ? undefined : CURVES[named];
+  const curve = curveOfKey(key);
   if (curve === undefined) {
     throw new ModelGuardError(
       "KEY_INVALID",
-      `${what} is an ECDSA key on curve ${named ?? "unknown"}; only P-256, P-384 and P-521 are supported`,
+      `${what} is an ECDSA key on curve ${key.asymmetricKeyDetails?.namedCurve ?? "unknown"}; only P-256, P-384 and P-521 are supported`,
     );
   }
-  return curve;
+  return curve.name;
 }

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { p256, p384, p521 } from "@noble/curves/nist.js";
+import { p256 } from "@noble/curves/nist.js";
 import { hashForKey, signDer, verifyDer } from "./ecdsa.js";
 
 /**
@@ -21,8 +21,6 @@ export function verifyBlob(blob: Uint8Array, signature: Uint8Array, publicKey: K
   return verifyDer(blob, signature, publicKey);
 }
 
-const CURVES = { sha256: p256, sha384: p384, sha512: p521 } as const;
-
 /**
  * Verifies a cosign blob signature against a digest already computed while the file was read,
  * so a locked file is never hashed a second time for its signature. Node's crypto only verifies
@@ -31,14 +29,13 @@ const CURVES = { sha256: p256, sha384: p384, sha512: p521 } as const;
  * a different hash, which the lockfile does not hold, so they do not verify here.
  */
 export function verifyBlobDigest(sha256Hex: string, signature: Uint8Array, publicKey: KeyObject): boolean {
-  const hash = hashForKey(publicKey);
-  if (hash !== "sha256") return false;
+  if (hashForKey(publicKey) !== "sha256") return false;
   const jwk = publicKey.export({ format: "jwk" });
   if (!jwk.x || !jwk.y) return false;
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
   try {
     // Go's crypto/ecdsa does not normalise S, so high-S signatures are valid cosign output.
-    return CURVES[hash].verify(signature, Buffer.from(sha256Hex, "hex"), point, {
+    return p256.verify(signature, Buffer.from(sha256Hex, "hex"), point, {
       prehash: false,
       lowS: false,
       format: "der",

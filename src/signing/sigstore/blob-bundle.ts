@@ -6,12 +6,11 @@ import { createHash, type KeyObject } from "node:crypto";
 import { bundleFromJSON, type Bundle, type SerializedBundle } from "@sigstore/bundle";
 import { ModelGuardError } from "../../errors.js";
 import { keySignedBundle } from "../dsse-bundle.js";
+import { curveForHash, curveForSigstoreHash } from "../../keys/ecdsa-curves.js";
 import { hashForKey } from "../ecdsa.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "../model-statement.js";
 import { cosignLegacyToSigstoreJson, isCosignLegacyBundle } from "./cosign-legacy-bundle.js";
 import { verifySigstoreBundle, type SigstoreSigner, type SigstoreTrust } from "./verify-bundle.js";
-
-const NODE_HASH: Readonly<Record<number, string>> = { 1: "sha256", 2: "sha384", 3: "sha512" };
 
 /** The bundle JSON as a validated Sigstore bundle; cosign's legacy format is converted first. */
 export function readBlobBundle(json: unknown, blob: Buffer): Bundle {
@@ -39,7 +38,7 @@ export function readBlobBundle(json: unknown, blob: Buffer): Bundle {
 function checkArtifact(bundle: Bundle, blob: Buffer): void {
   if (bundle.content.$case === "messageSignature") {
     const { messageDigest } = bundle.content.messageSignature;
-    const algorithm = NODE_HASH[messageDigest.algorithm];
+    const algorithm = curveForSigstoreHash(messageDigest.algorithm)?.hash;
     if (algorithm === undefined || !createHash(algorithm).update(blob).digest().equals(Buffer.from(messageDigest.digest))) {
       throw new ModelGuardError("SIGNATURE_INVALID", "the bundle was made for another blob: its message digest is not the file's");
     }
@@ -69,8 +68,6 @@ export function verifyBlobBundle(blob: Buffer, bundleJson: unknown, trust: Sigst
   return verifySigstoreBundle(bundle, trust, bundle.content.$case === "messageSignature" ? blob : undefined);
 }
 
-const DIGEST_NAMES = { sha256: "SHA2_256", sha384: "SHA2_384", sha512: "SHA2_512" } as const;
-
 /**
  * A v0.3 bundle with a message signature over the blob and the key's id as hint, as
  * `cosign sign-blob --new-bundle-format --tlog-upload=false` writes for a key: modelguard is
@@ -82,7 +79,7 @@ export function blobSignatureBundle(blob: Buffer, signature: Buffer, publicKey: 
   return keySignedBundle(
     {
       messageSignature: {
-        messageDigest: { algorithm: DIGEST_NAMES[hash], digest: createHash(hash).update(blob).digest("base64") },
+        messageDigest: { algorithm: curveForHash(hash)!.sigstoreHashName, digest: createHash(hash).update(blob).digest("base64") },
         signature: signature.toString("base64"),
       },
     },

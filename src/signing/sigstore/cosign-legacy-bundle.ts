@@ -7,6 +7,7 @@
  */
 import { BUNDLE_V01_MEDIA_TYPE } from "@sigstore/bundle";
 import { ModelGuardError } from "../../errors.js";
+import { curveForHash } from "../../keys/ecdsa-curves.js";
 import { findPemBlocks } from "../../keys/pem.js";
 
 interface LegacyBundle {
@@ -34,8 +35,6 @@ function certificateDer(cert: string): Buffer {
   return block.der;
 }
 
-const HASH_NAMES: Readonly<Record<string, string>> = { sha256: "SHA2_256", sha384: "SHA2_384", sha512: "SHA2_512" };
-
 /** The digest the Rekor entry recorded for the blob (hashedrekord `spec.data.hash`). */
 function recordedDigest(body: string): { algorithm: string; digest: string } {
   let entry: { kind?: string; apiVersion?: string; spec?: { data?: { hash?: { algorithm?: string; value?: string } } } };
@@ -45,7 +44,7 @@ function recordedDigest(body: string): { algorithm: string; digest: string } {
     throw malformed("the Rekor entry body is not base64 JSON");
   }
   const hash = entry.spec?.data?.hash;
-  const algorithm = hash?.algorithm === undefined ? undefined : HASH_NAMES[hash.algorithm];
+  const algorithm = hash?.algorithm === undefined ? undefined : curveForHash(hash.algorithm)?.sigstoreHashName;
   if (algorithm === undefined || typeof hash?.value !== "string" || !/^[0-9a-f]+$/i.test(hash.value)) {
     throw malformed(`the Rekor entry (${entry.kind ?? "unknown kind"}) records no sha2 digest of the blob`);
   }
