@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { lstat, rename, writeFile } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ModelGuardError } from "../errors.js";
+import { writeFileAtomic } from "../io/write-file-atomic.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { addSigningOptions, type SigningFlags } from "./signing-flags.js";
@@ -9,13 +10,6 @@ import { addSigningOptions, type SigningFlags } from "./signing-flags.js";
 interface Options extends SigningFlags {
   signature?: string;
   ignorePaths?: string[];
-}
-
-/** Written beside its final name and renamed, so a crash never leaves half a signature. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }
 
 export function registerSignModel(program: Command): void {
@@ -43,7 +37,8 @@ export function registerSignModel(program: Command): void {
         .filter((path): path is string => path !== undefined);
       const signer = await signerFromFlags("sign-model", options);
       const { bundle, statement } = await signModel(dir, { signer, ignorePaths });
-      await writeAtomically(signaturePath, `${JSON.stringify(bundle)}\n`);
+      // Mode 0o666 less the umask, as the plain write this replaced made it.
+      await writeFileAtomic(signaturePath, `${JSON.stringify(bundle)}\n`, { mode: 0o666 });
       const signedBy = claimedSigner(bundle);
       const count = statement.predicate.resources.length;
       if (global.json) {

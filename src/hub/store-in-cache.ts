@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { rename, symlink, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { ModelGuardError } from "../errors.js";
+import { writeFileAtomic } from "../io/write-file-atomic.js";
 import { cacheFolder } from "./cache-folder.js";
 import { cacheWriteError } from "./cache-write-error.js";
 import { repoFolderName, snapshotFilePath } from "./cache-layout.js";
@@ -78,12 +79,10 @@ export async function writeRef(cacheDir: string, repo: string, ref: string, comm
   const parts = ref.split("/");
   const folder = await cacheFolder(cacheDir, [repoFolderName(repo), "refs", ...parts.slice(0, -1)], `refs/${ref}`);
   const path = join(folder, parts[parts.length - 1]!);
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    await writeFile(temp, commit, { flag: "wx" });
-    await renameInto(temp, path, `refs/${ref}`);
+    // 0o666 less the umask, as huggingface_hub writes refs: a group-shared cache stays shared.
+    await writeFileAtomic(path, commit, { mode: 0o666, rename: (from, to) => renameInto(from, to, `refs/${ref}`) });
   } catch (err) {
-    await rm(temp, { force: true });
     throw cacheWriteError(`refs/${ref}`, err);
   }
 }
