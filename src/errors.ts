@@ -77,6 +77,25 @@ export function isModelGuardError(err: unknown, code?: ErrorCode): err is ModelG
 }
 
 /**
+ * A lower step's failure told from where it happened: a ModelGuardError becomes one with the same
+ * code and HTTP details, `prefix: ` before its message, the model and file given (its own where
+ * none is given) and itself as `cause`. Anything else (a bug, not an expected failure) is
+ * returned as it is. Use as `throw withErrorContext(err, { prefix: `model ${name}`, model: name })`.
+ */
+export function withErrorContext(err: unknown, context: { prefix?: string; model?: string; file?: string }): unknown {
+  if (!(err instanceof ModelGuardError)) return err;
+  const model = context.model ?? err.model;
+  const file = context.file ?? err.file;
+  return new ModelGuardError(err.code, context.prefix === undefined ? err.message : `${context.prefix}: ${err.message}`, {
+    cause: err,
+    ...(model === undefined ? {} : { model }),
+    ...(file === undefined ? {} : { file }),
+    ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
+    ...(err.url === undefined ? {} : { url: err.url }),
+  });
+}
+
+/**
  * The CLI's exit code for an error code (contract: 1 verification failed, 2 usage or invalid
  * input, 3 could not fetch).
  */

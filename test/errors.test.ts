@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { combinedError, exitCodeFor } from "../src/errors.js";
+import { ModelGuardError, combinedError, exitCodeFor, withErrorContext } from "../src/errors.js";
 
 describe("combinedError", () => {
   it("lists every failure and leads with the most serious: a verification failure outranks a missing file", () => {
@@ -19,5 +19,22 @@ describe("combinedError", () => {
       { code: "NOT_CACHED", message: "y" },
     ]);
     expect(err).toMatchObject({ code: "FETCH_FAILED", httpStatus: 500, url: "http://h/x" });
+  });
+});
+
+describe("withErrorContext", () => {
+  it("prefixes the message, adds model and file, keeps the code, HTTP details and the original as cause", () => {
+    const inner = new ModelGuardError("FETCH_FAILED", "HTTP 503", { file: "inner.bin", httpStatus: 503, url: "http://hub/x" });
+    const err = withErrorContext(inner, { prefix: "model m", model: "m" }) as ModelGuardError;
+    expect(err).toBeInstanceOf(ModelGuardError);
+    expect(err).toMatchObject({ code: "FETCH_FAILED", message: "model m: HTTP 503", model: "m", file: "inner.bin", httpStatus: 503, url: "http://hub/x" });
+    expect(err.cause).toBe(inner);
+    expect((withErrorContext(inner, { file: "outer.bin" }) as ModelGuardError).message).toBe("HTTP 503");
+    expect((withErrorContext(inner, { file: "outer.bin" }) as ModelGuardError).file).toBe("outer.bin");
+  });
+
+  it("returns anything else unchanged", () => {
+    const bug = new TypeError("x is undefined");
+    expect(withErrorContext(bug, { prefix: "model m", model: "m" })).toBe(bug);
   });
 });

@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, withErrorContext } from "../errors.js";
 import type { LockedFile, LockedModel } from "../lockfile/types.js";
 import { downloadFile } from "./download-file.js";
 import type { HubOptions } from "./hub-options.js";
@@ -30,7 +30,7 @@ export async function fetchLockedFile(
     throw new ModelGuardError("NOT_CACHED", `model ${ref.model}: ${ref.file} is not cached and HF_HUB_OFFLINE is set`, ref);
   }
   const tempDir = await blobsFolder(hub.cacheDir, entry.repo, `model ${ref.model}: ${ref.file}`).catch((err: unknown) =>
-    Promise.reject(err instanceof ModelGuardError ? new ModelGuardError(err.code, err.message, { ...ref, cause: err }) : err),
+    Promise.reject(withErrorContext(err, ref)),
   );
   const downloaded = await downloadFile({
     hubUrl: hub.hubUrl,
@@ -49,15 +49,7 @@ export async function fetchLockedFile(
     ...(options.retry ? { retry: options.retry } : {}),
     ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
   }).catch((err: unknown) => {
-    if (err instanceof ModelGuardError && err.model === undefined) {
-      throw new ModelGuardError(err.code, `model ${ref.model}: ${err.message}`, {
-        ...ref,
-        cause: err,
-        ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
-        ...(err.url === undefined ? {} : { url: err.url }),
-      });
-    }
-    throw err;
+    throw err instanceof ModelGuardError && err.model === undefined ? withErrorContext(err, { prefix: `model ${ref.model}`, ...ref }) : err;
   });
   if (downloaded.sha256 !== locked.sha256) {
     await rm(downloaded.tempPath, { force: true });
@@ -71,8 +63,7 @@ export async function fetchLockedFile(
     await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
   } catch (err) {
     await rm(downloaded.tempPath, { force: true });
-    if (err instanceof ModelGuardError) throw new ModelGuardError(err.code, `model ${ref.model}: ${err.message}`, { ...ref, cause: err });
-    throw err;
+    throw withErrorContext(err, { prefix: `model ${ref.model}`, ...ref });
   }
   return downloaded.bytes;
 }

@@ -3,7 +3,7 @@
  */
 import { constants } from "node:fs";
 import { lstat, open, unlink, type FileHandle } from "node:fs/promises";
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, withErrorContext } from "../errors.js";
 import type { KeyObject } from "node:crypto";
 import type { KeyPairPem } from "./generate-key-pair.js";
 import { parsePublicKey } from "./load-key.js";
@@ -127,7 +127,6 @@ export async function readPublicKeyFile(path: string): Promise<KeyObject> {
   try {
     return parsePublicKey(text);
   } catch (err) {
-    if (err instanceof ModelGuardError) throw new ModelGuardError(err.code, `${path}: ${err.message}`, { file: path, cause: err });
-    throw err;
+    throw withErrorContext(err, { prefix: path, file: path });
   }
 }

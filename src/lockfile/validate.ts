@@ -1,4 +1,4 @@
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, withErrorContext } from "../errors.js";
 import { jsonPath } from "./json-path.js";
 import { checkJsonStructure } from "./strict-json.js";
 import { escapeForTerminal } from "../terminal-text.js";
@@ -149,12 +149,6 @@ export function parseLockfile(text: string, source = "models.lock.json"): Lockfi
   try {
     return validateLockfile(data);
   } catch (err) {
-    if (err instanceof ModelGuardError) {
-      throw new ModelGuardError(err.code, `${source}: ${err.message}`, {
-        ...(err.model === undefined ? {} : { model: err.model }),
-        ...(err.file === undefined ? {} : { file: err.file }),
-      });
-    }
-    throw err;
+    throw withErrorContext(err, { prefix: source });
   }
 }

@@ -1,6 +1,6 @@
 import { basename, dirname, join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
-import { ModelGuardError } from "../../errors.js";
+import { ModelGuardError, withErrorContext } from "../../errors.js";
 import type { LockedModel } from "../../lockfile/types.js";
 import { checkExternalDataRefs } from "../../onnx/check-external-data.js";
 import { readExternalDataRefs } from "../../onnx/external-data.js";
@@ -70,10 +70,7 @@ function planFromGraph(model: string, entry: Readonly<LockedModel>, file: string
     const files = checkExternalDataRefs(readExternalDataRefs(graph), { modelPath: file, lockedFiles: sizes });
     return { entryFile: file, companions: files.map((f) => ({ file: f.lockedPath, as: f.location })) };
   } catch (err) {
-    if (err instanceof ModelGuardError) {
-      throw new ModelGuardError(err.code, `model ${model}: ${file}: ${err.message}`, { model, file, cause: err });
-    }
-    throw err;
+    throw withErrorContext(err, { prefix: `model ${model}: ${file}`, model, file });
   }
 }
 
