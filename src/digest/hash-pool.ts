@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { digestFile, type DigestOptions } from "./read-and-hash.js";
 
@@ -17,135 +19,29 @@ export type CopyResult =
   | { kind: "copied"; size: number; sha256: string; identity: CopyIdentity }
   | { kind: "size-mismatch"; actualSize: number };
 
-/**
- * The worker's whole program. Inline (eval) rather than a file, so it runs the same from the
- * TypeScript sources under test and from dist/: there is no .js file to find next to a .ts one.
- *
- * Reads go into page-aligned memory (a WebAssembly memory's buffer starts on a page boundary; a
- * large Buffer starts 16 bytes into one): on this machine's CPU the kernel copies into 64-byte
- * aligned memory several times faster (see the README's verify benchmark). The next chunk is read
- * while this one is hashed (and, for a copy, written).
- *
- * - digest: a hash of a file or a range of it. Mirrors `digestFile`.
- * - copy: a private verified copy: the cached file (refused unless a regular file; opened
- *   O_NONBLOCK so a FIFO cannot hang us) is read once, each chunk hashed and written from the same
- *   buffer to a new file (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0400); one byte past the expected size is
- *   read to catch a file that grew; the copy's fstat after the last write is returned, so the
- *   caller can tell any later change.
- */
-const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const { createHash } = require("node:crypto");
-const { constants } = require("node:fs");
-const { open } = require("node:fs/promises");
-const CHUNK = 8 * 1024 * 1024;
-const memory = new WebAssembly.Memory({ initial: (3 * CHUNK) / 65536 });
-const buffers = [0, 1, 2].map((i) => Buffer.from(memory.buffer, i * CHUNK, CHUNK));
-
-async function readFull(handle, buffer, length, position) {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function writeAll(handle, buffer, position) {
-  let done = 0;
-  while (done < buffer.length) {
-    const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position + done);
-    if (bytesWritten === 0) throw Object.assign(new Error("short write"), { code: "ENOSPC" });
-    done += bytesWritten;
-  }
-}
-
-async function digest({ path, algorithm, start, end, noFollow }) {
-  // Never block on a FIFO; read nothing but a regular file (see open-regular-file.ts).
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0));
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw Object.assign(new Error(path + " is " + (stats.isDirectory() ? "a directory" : stats.isFIFO() ? "a FIFO" : stats.isCharacterDevice() ? "a character device" : "not a regular file") + ", not a regular file"), { code: "ENOTREG" });
-    const hash = createHash(algorithm);
-    const stop = end ?? Infinity;
-    let position = start, which = 0;
-    const readAt = (buffer, at) => handle.read(buffer, 0, Math.min(CHUNK, stop - at), at);
-    let next = position < stop ? readAt(buffers[0], position) : undefined;
-    while (next) {
-      const { bytesRead } = await next;
-      if (bytesRead === 0) break;
-      const current = buffers[which];
-      position += bytesRead;
-      which ^= 1;
-      next = position < stop ? readAt(buffers[which], position) : undefined;
-      hash.update(current.subarray(0, bytesRead));
-    }
-    return { size: position - start, digest: hash.digest("hex") };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function copy({ source, target, size }) {
-  const src = await open(source, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = await src.stat();
-    if (!st.isFile()) throw Object.assign(new Error(source + " is not a regular file"), { code: "ENOTREG" });
-    if (st.size !== size) return { kind: "size-mismatch", actualSize: st.size };
-    const dst = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o400);
-    try {
-      const hash = createHash("sha256");
-      const writes = [undefined, undefined, undefined];
-      let position = 0, i = 0;
-      let next = size > 0 ? readFull(src, buffers[0], Math.min(CHUNK, size), 0) : undefined;
-      while (next) {
-        const n = await next;
-        if (n === 0) break;
-        const current = buffers[i % 3].subarray(0, n);
-        const at = position;
-        position += n;
-        next = undefined;
-        if (position < size) {
-          const b = (i + 1) % 3;
-          await writes[b];
-          next = readFull(src, buffers[b], Math.min(CHUNK, size - position), position);
-        }
-        writes[i % 3] = writeAll(dst, current, at);
-        hash.update(current);
-        i++;
-      }
-      await Promise.all(writes);
-      const extra = position === size ? await readFull(src, Buffer.alloc(1), 1, size) : 0;
-      if (position !== size || extra !== 0) return { kind: "size-mismatch", actualSize: position + extra };
-      const s = await dst.stat({ bigint: true });
-      const identity = { dev: s.dev, ino: s.ino, size: s.size, mode: s.mode, nlink: s.nlink, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-      return { kind: "copied", size, sha256: hash.digest("hex"), identity };
-    } finally {
-      await dst.close();
-    }
-  } finally {
-    await src.close();
-  }
-}
-
-parentPort.on("message", async (job) => {
-  try {
-    const result = job.op === "copy" ? await copy(job) : await digest(job);
-    parentPort.postMessage({ id: job.id, result });
-  } catch (err) {
-    parentPort.postMessage({ id: job.id, error: { message: err.message, code: err.code } });
-  }
-});
-`;
-
-type JobMessage =
+/** A job the worker runs (hash-worker.ts). */
+export type HashJob =
   | ({ op: "digest"; path: string } & Required<Pick<DigestOptions, "algorithm" | "start">> & DigestOptions)
   | { op: "copy"; source: string; target: string; size: number };
 
+/**
+ * The worker is a module beside this one: hash-worker.js in dist/. Run from the TypeScript
+ * sources (the tests, tsx), it is hash-worker.ts, which Node 20 does not load by itself and a
+ * loader given to the main thread does not reach: tsx (a dev dependency) is registered in the
+ * worker first.
+ */
+const FROM_SOURCES = import.meta.url.endsWith(".ts");
+const WORKER_URL = new URL(FROM_SOURCES ? "./hash-worker.ts" : "./hash-worker.js", import.meta.url);
+
+function startWorker(): Worker {
+  if (!FROM_SOURCES) return new Worker(WORKER_URL);
+  const tsx = createRequire(import.meta.url).resolve("tsx/cjs");
+  return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(fileURLToPath(WORKER_URL))});`, { eval: true });
+}
+
 interface Job {
   id: number;
-  message: JobMessage;
+  message: HashJob;
   resolve: (r: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -208,7 +104,7 @@ export class HashPool {
     return this.#run({ op: "copy", source, target, size }) as Promise<CopyResult>;
   }
 
-  #run(message: JobMessage): Promise<unknown> {
+  #run(message: HashJob): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, message, resolve, reject });
       this.#pump();
@@ -227,7 +123,7 @@ export class HashPool {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = startWorker();
     this.#all.push(worker);
     worker.on("message", (msg: { result?: unknown; error?: { message: string; code?: string } }) => {
       const job = this.#running.get(worker)!;

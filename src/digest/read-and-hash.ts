@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import pLimit from "p-limit";
+import { ContentDigests } from "./content-digests.js";
 import { openRegularFile } from "./open-regular-file.js";
-
-const CHUNK = 8 * 1024 * 1024;
+import { CHUNK, alternatingBuffers, readChunks } from "./read-chunks.js";
 
 /**
  * Files open at once for reading on this thread, across every caller: a model of 20,000 small
@@ -34,19 +34,10 @@ async function readAndHashNow(path: string, expectedSize: number): Promise<ReadA
     if (size !== expectedSize) return { kind: "size-mismatch", actualSize: size };
     const bytes = Buffer.allocUnsafe(expectedSize);
     const hash = createHash("sha256");
-    const readAt = (offset: number) => handle.read(bytes, offset, Math.min(CHUNK, expectedSize - offset), offset);
-    let offset = 0;
-    let next = expectedSize > 0 ? readAt(0) : undefined;
-    while (next) {
-      const { bytesRead } = await next;
-      if (bytesRead === 0) break;
-      const start = offset;
-      offset += bytesRead;
-      next = offset < expectedSize ? readAt(offset) : undefined;
-      hash.update(bytes.subarray(start, offset));
-    }
-    const extra = (await handle.read(Buffer.alloc(1), 0, 1, offset)).bytesRead;
-    if (offset !== expectedSize || extra !== 0) return { kind: "size-mismatch", actualSize: offset + extra };
+    // Each chunk is read straight into its place in `bytes`.
+    const read = await readChunks(handle, { end: expectedSize, bufferFor: (_i, at, length) => bytes.subarray(at, at + length) }, (chunk) => hash.update(chunk));
+    const extra = (await handle.read(Buffer.alloc(1), 0, 1, read)).bytesRead;
+    if (read !== expectedSize || extra !== 0) return { kind: "size-mismatch", actualSize: read + extra };
     return { kind: "read", bytes, sha256: hash.digest("hex") };
   } finally {
     await handle.close();
@@ -54,12 +45,13 @@ async function readAndHashNow(path: string, expectedSize: number): Promise<ReadA
 }
 
 /**
- * Streams a file through SHA-256 with one reused chunk buffer: for checks that keep no bytes.
+ * Streams a file through SHA-256 with reused chunk buffers: for checks that keep no bytes.
  * With `expectedSize`, reads at most one byte more than that, so a file that never ends (a device
  * behind a symlink, one being appended to) cannot keep it reading.
  */
 export async function hashFile(path: string, expectedSize?: number): Promise<{ size: number; sha256: string }> {
-  return hashFileWith(path, expectedSize);
+  const { size, sha256 } = await hashContent(path, expectedSize, false);
+  return { size, sha256 };
 }
 
 /**
@@ -67,32 +59,22 @@ export async function hashFile(path: string, expectedSize?: number): Promise<{ s
  * Hub lists as `oid` of a regular file) of a file of known size.
  */
 export async function hashFileWithGitOid(path: string, size: number): Promise<{ size: number; sha256: string; gitBlobSha1: string }> {
-  const sha1 = createHash("sha1").update(`blob ${size}\0`);
-  const result = await hashFileWith(path, size, (chunk) => sha1.update(chunk));
-  return { ...result, gitBlobSha1: sha1.digest("hex") };
+  const result = await hashContent(path, size, true);
+  return { ...result, gitBlobSha1: result.gitBlobSha1! };
 }
 
-function hashFileWith(path: string, expectedSize?: number, alsoUpdate?: (chunk: Buffer) => void): Promise<{ size: number; sha256: string }> {
-  return openFiles(() => hashFileNow(path, expectedSize === undefined ? Infinity : expectedSize + 1, alsoUpdate));
-}
-
-async function hashFileNow(path: string, limit: number, alsoUpdate?: (chunk: Buffer) => void): Promise<{ size: number; sha256: string }> {
-  const { handle } = await openRegularFile(path);
-  try {
-    const hash = createHash("sha256");
-    const chunk = Buffer.allocUnsafe(CHUNK);
-    let size = 0;
-    while (size < limit) {
-      const { bytesRead } = await handle.read(chunk, 0, Math.min(CHUNK, limit - size), null);
-      if (bytesRead === 0) break;
-      hash.update(chunk.subarray(0, bytesRead));
-      alsoUpdate?.(chunk.subarray(0, bytesRead));
-      size += bytesRead;
+function hashContent(path: string, expectedSize: number | undefined, gitBlobSha1: boolean): Promise<{ size: number; sha256: string; gitBlobSha1?: string }> {
+  return openFiles(async () => {
+    const { handle } = await openRegularFile(path);
+    try {
+      const digests = new ContentDigests(expectedSize ?? 0, gitBlobSha1);
+      const end = expectedSize === undefined ? Infinity : expectedSize + 1;
+      const size = await readChunks(handle, { end, bufferFor: alternatingBuffers(bufferSize(0, end)) }, (chunk) => digests.update(chunk));
+      return { size, ...digests.digest() };
+    } finally {
+      await handle.close();
     }
-    return { size, sha256: hash.digest("hex") };
-  } finally {
-    await handle.close();
-  }
+  });
 }
 
 /** What `digestFile` (and the hash pool) digest: a hash of all of a file, or of bytes [start, end). */
@@ -108,24 +90,21 @@ export interface DigestOptions {
 
 /** A digest of a file or of a range of it, streamed on this thread; `size` is the bytes hashed. */
 export function digestFile(path: string, options: DigestOptions = {}): Promise<{ size: number; digest: string }> {
-  return openFiles(() => digestFileNow(path, options));
+  return openFiles(async () => {
+    const { handle } = await openRegularFile(path, { noFollow: options.noFollow ?? false });
+    try {
+      const hash = createHash(options.algorithm ?? "sha256");
+      const start = options.start ?? 0;
+      const end = options.end ?? Infinity;
+      const size = await readChunks(handle, { start, end, bufferFor: alternatingBuffers(bufferSize(start, end)) }, (chunk) => hash.update(chunk));
+      return { size, digest: hash.digest("hex") };
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
-async function digestFileNow(path: string, options: DigestOptions): Promise<{ size: number; digest: string }> {
-  const { handle } = await openRegularFile(path, { noFollow: options.noFollow ?? false });
-  try {
-    const hash = createHash(options.algorithm ?? "sha256");
-    const chunk = Buffer.allocUnsafe(CHUNK);
-    const end = options.end ?? Infinity;
-    let position = options.start ?? 0;
-    while (position < end) {
-      const { bytesRead } = await handle.read(chunk, 0, Math.min(CHUNK, end - position), position);
-      if (bytesRead === 0) break;
-      hash.update(chunk.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-    return { size: position - (options.start ?? 0), digest: hash.digest("hex") };
-  } finally {
-    await handle.close();
-  }
+/** Chunk buffers no larger than the range: a small file is not read through 8 MiB buffers. */
+function bufferSize(start: number, end: number): number {
+  return Math.max(1, Math.min(CHUNK, end - start));
 }

@@ -1,6 +1,7 @@
-import { createHash, randomBytes, type Hash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { ContentDigests } from "../digest/content-digests.js";
 import { ModelGuardError } from "../errors.js";
 import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import { hubHttpError, networkError } from "./hub-fetch.js";
@@ -40,23 +41,6 @@ export interface DownloadedFile {
   bytes?: Buffer;
 }
 
-/** One pass over the bytes: SHA-256, optionally the git blob SHA-1, and the copy kept in memory. */
-class Digests {
-  sha256!: Hash;
-  sha1?: Hash;
-  constructor(private readonly size: number, private readonly gitBlobSha1: boolean) {
-    this.reset();
-  }
-  reset(): void {
-    this.sha256 = createHash("sha256");
-    if (this.gitBlobSha1) this.sha1 = createHash("sha1").update(`blob ${this.size}\0`);
-  }
-  update(chunk: Uint8Array): void {
-    this.sha256.update(chunk);
-    this.sha1?.update(chunk);
-  }
-}
-
 function resolveUrl(req: DownloadRequest): string {
   const path = req.path.split("/").map(encodeURIComponent).join("/");
   return `${req.hubUrl}/${req.repo}/resolve/${req.revision}/${path}`;
@@ -84,7 +68,7 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
   const file = await mkdir(req.tempDir, { recursive: true })
     .then(() => open(tempPath, "wx", 0o644))
     .catch((err: unknown) => Promise.reject(cacheWriteError(what, err)));
-  const digests = new Digests(req.size, req.gitBlobSha1 ?? false);
+  const digests = new ContentDigests(req.size, req.gitBlobSha1 ?? false);
   const bytes = req.keepBytes ? Buffer.allocUnsafe(req.size) : undefined;
   const sink: Sink = { file, digests, bytes, written: 0, size: req.size, what, onProgress: req.onProgress };
   let etag: string | undefined;
@@ -133,8 +117,7 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
     return {
       tempPath,
       size: sink.written,
-      sha256: digests.sha256.digest("hex"),
-      ...(digests.sha1 ? { gitBlobSha1: digests.sha1.digest("hex") } : {}),
+      ...digests.digest(),
       ...(etag ? { etag } : {}),
       ...(bytes ? { bytes } : {}),
     };
@@ -173,7 +156,7 @@ function checkAnnouncedSize(response: Response, req: DownloadRequest, from: numb
 
 interface Sink {
   file: FileHandle;
-  digests: Digests;
+  digests: ContentDigests;
   bytes: Buffer | undefined;
   written: number;
   size: number;
