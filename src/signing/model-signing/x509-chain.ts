@@ -5,6 +5,23 @@
  * the path must end at a self-signed certificate the user trusts; every issuer must be a CA
  * allowed to sign certificates; path length limits hold; no unknown critical extension; every
  * certificate valid at the given time.
+ *
+ * Hand-written path building and checks (parsing and signatures are libraries: @sigstore/core's
+ * X509Certificate and Node's crypto), because none of the maintained libraries checks what
+ * OpenSSL checks here (read at @sigstore/verify 3.1, pkijs 3.4, @peculiar/x509 2.0):
+ * - @sigstore/verify's CertificateChainVerifier is internal (not exported from its index), meant
+ *   for a trusted root's own CA chains: it accepts a path that merely contains a trusted
+ *   certificate, does not refuse unknown critical extensions, and throws as soon as one candidate
+ *   issuer (a cross-certificate in the bundle) has no issuer of its own, so extra certificates can
+ *   fail a valid path;
+ * - pkijs's CertificateChainValidationEngine ends a path at any trusted certificate (OpenSSL's
+ *   partial-chain mode, not its default), refuses only critical extensions it cannot parse, has the
+ *   same throw on a dead-end candidate, and would add a second ASN.1 stack (asn1js, pvtsutils,
+ *   bytestreamjs) beside @sigstore/core's;
+ * - @peculiar/x509's X509ChainBuilder links each certificate to the first issuer whose name and
+ *   signature fit (no backtracking) and checks no validity, CA, path length or critical extension.
+ * Revisit if one of them grows OpenSSL's default semantics; the tests in
+ * test/signing/model-signing.test.ts ("certificate chains") are the bar.
  */
 import { X509Certificate as NodeX509 } from "node:crypto";
 import { X509Certificate } from "@sigstore/core";
