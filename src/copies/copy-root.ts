@@ -3,6 +3,7 @@ import { lstat, mkdtemp, readdir, readFile, rm, statfs } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelGuardError } from "../errors.js";
+import { isProcessAlive } from "../io/process-alive.js";
 
 /**
  * Where private verified copies live, and how a killed process's copies are found again.
@@ -40,15 +41,6 @@ async function startTimeOf(pid: number | "self"): Promise<string | undefined> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Removes the folders in `root` that a process of this user left when it was killed. */
 export async function sweepLeftovers(root: string): Promise<string[]> {
   const uid = process.getuid?.();
@@ -69,7 +61,7 @@ export async function sweepLeftovers(root: string): Promise<string[]> {
     if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
     // With /proc, a pid whose start time differs is another process (the pid was reused); without
     // it (macOS), only a pid that no longer exists is known to be gone.
-    const gone = existsSync("/proc/self/stat") ? (await startTimeOf(pid)) !== m[2] : !isAlive(pid);
+    const gone = existsSync("/proc/self/stat") ? (await startTimeOf(pid)) !== m[2] : !isProcessAlive(pid);
     if (!gone) continue;
     await rm(path, { recursive: true, force: true }).catch(() => undefined);
     removed.push(path);

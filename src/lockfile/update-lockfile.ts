@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { ModelGuardError } from "../errors.js";
+import { isProcessAlive } from "../io/process-alive.js";
 import { readLockfile, writeLockfile } from "./lockfile-file.js";
 import type { Lockfile } from "./types.js";
 import { validateLockfile } from "./validate.js";
@@ -44,15 +45,6 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Whether the lock whose text is `text` (last changed at `mtimeMs`) was left by a holder that is
  * gone. On this host that is known: its process is not alive (a live one may hold the lock as
@@ -63,7 +55,7 @@ function isStale(text: string, mtimeMs: number, staleMs: number): boolean {
   const age = Date.now() - mtimeMs;
   const owner = parseOwner(text);
   if (!owner) return age > 2_000;
-  if (owner.host === hostname()) return owner.pid !== process.pid && !isAlive(owner.pid);
+  if (owner.host === hostname()) return owner.pid !== process.pid && !isProcessAlive(owner.pid);
   return age > staleMs;
 }
 
