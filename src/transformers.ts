@@ -3,5 +3,6 @@
  * dependency) loading only verified bytes of locked models. Nothing here imports transformers.js.
  */
 export { guardTransformers } from "./runtimes/transformers/guard-transformers.js";
-export type { TransformersGuardHandle } from "./runtimes/transformers/guard-transformers.js";
+export type { GuardTransformersOptions, TransformersGuardHandle } from "./runtimes/transformers/guard-transformers.js";
+export type { ServeMode } from "./runtimes/transformers/transformers-file-server.js";
 export type { TransformersEnv } from "./runtimes/transformers/transformers-env.js";

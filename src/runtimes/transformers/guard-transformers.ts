@@ -1,12 +1,24 @@
 import { ModelGuardError } from "../../errors.js";
 import type { ModelGuard } from "../../guard/guard.js";
 import { GuardedCache } from "./guarded-cache.js";
-import { TransformersFileServer } from "./transformers-file-server.js";
+import { TransformersFileServer, type ServeMode } from "./transformers-file-server.js";
 import { installSettings, transformersMajor, type TransformersEnv } from "./transformers-env.js";
 
 export interface TransformersGuardHandle {
-  /** Puts transformers.js's env back as it was before `guardTransformers`. */
-  dispose(): void;
+  /**
+   * Puts transformers.js's env back as it was before `guardTransformers` (at once), and removes
+   * the private verified copies served in copies mode (the returned promise settles when they are gone).
+   */
+  dispose(): Promise<void>;
+}
+
+export interface GuardTransformersOptions {
+  /**
+   * How ONNX graphs and their external data reach onnxruntime (transformers.js 4 in Node.js):
+   * `"bytes"` (default), verified bytes in memory; `"copies"`, the path of a private verified
+   * copy (see `ServeMode` and the README). transformers.js 3.x is always served bytes.
+   */
+  serve?: ServeMode;
 }
 
 /**
@@ -16,8 +28,11 @@ export interface TransformersGuardHandle {
  * as the error `pipeline()` throws. It makes no network request and reads no local model folder,
  * no cache of its own and no file from the working directory.
  */
-export function guardTransformers(env: TransformersEnv, guard: ModelGuard): TransformersGuardHandle {
-  const server = new TransformersFileServer(guard, transformersMajor(env));
+export function guardTransformers(env: TransformersEnv, guard: ModelGuard, options: GuardTransformersOptions = {}): TransformersGuardHandle {
+  const serve = options.serve ?? "bytes";
+  if (serve !== "bytes" && serve !== "copies") throw new ModelGuardError("USAGE", `guardTransformers: serve must be "bytes" or "copies", not ${String(serve)}`);
+  const major = transformersMajor(env);
+  const server = new TransformersFileServer(guard, major, major === 4 ? serve : "bytes");
   const cache = new GuardedCache(
     (repo) => server.isLocked(repo),
     (request) => server.respond(request),
@@ -29,5 +44,11 @@ export function guardTransformers(env: TransformersEnv, guard: ModelGuard): Tran
       `transformers.js tried to fetch ${String(input)}: while guarded it gets locked files from ${guard.lockfilePath} only, never from the network`,
     );
   };
-  return { dispose: installSettings(env, cache, refusingFetch) };
+  const restore = installSettings(env, cache, refusingFetch);
+  return {
+    dispose: () => {
+      restore();
+      return server.dispose();
+    },
+  };
 }

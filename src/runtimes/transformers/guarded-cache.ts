@@ -14,6 +14,12 @@ import { HUB_HOST, parseHubFileUrl, type HubFileRequest } from "./hub-file-url.j
 export interface ServedFile {
   size: number;
   read: () => Promise<Uint8Array>;
+  /**
+   * When set, the file is answered with this path (a private verified copy), which transformers.js
+   * hands to onnxruntime; if it rejects, the answer is `failed(err)` instead.
+   */
+  path?: () => Promise<string>;
+  failed?: (err: unknown) => ServedFile;
 }
 
 export class GuardedCache {
@@ -26,7 +32,7 @@ export class GuardedCache {
     this.#respond = respond;
   }
 
-  async match(key: unknown): Promise<Response | undefined> {
+  async match(key: unknown): Promise<Response | string | undefined> {
     // The local-path key transformers.js tries first: a miss, so it asks again with the Hub URL.
     if (typeof key !== "string" || !key.startsWith(HUB_HOST)) return undefined;
     // Every Hub URL is answered, so transformers.js never goes on to a local folder or the network.
@@ -39,6 +45,13 @@ export class GuardedCache {
       served = this.#respond(request);
     } catch (err) {
       return failingResponse(err);
+    }
+    if (served.path) {
+      try {
+        return await served.path();
+      } catch (err) {
+        served = served.failed?.(err) ?? { size: 0, read: () => Promise.reject(err) };
+      }
     }
     return lazyResponse(served.size, served.read);
   }

@@ -5,6 +5,7 @@ import { ModelGuardError } from "../../errors.js";
 import type { ModelGuard } from "../../guard/guard.js";
 import type { LockedModel } from "../../lockfile/types.js";
 import { onnxruntime } from "../onnxruntime/onnxruntime-adapter.js";
+import type { VerifiedBytes, VerifiedFiles } from "../runtime-adapter.js";
 import { verifiedBytesOf } from "../verified-bytes.js";
 import { declaredExternalDataChunks } from "./declared-external-data.js";
 import type { ServedFile } from "./guarded-cache.js";
@@ -37,10 +38,15 @@ export class TransformersFileServer {
   readonly #models: Readonly<Record<string, LockedModel>>;
   /** Graphs asked for and not yet handed over, by model name and path. */
   readonly #graphs = new Map<string, GraphLoad>();
+  /** How graphs and their data are handed over (see `ServeMode`). */
+  readonly #serve: ServeMode;
+  /** Copies mode: the private verified copy made for each graph (by model name and path), kept until `dispose()`. */
+  readonly #copies = new Map<string, Promise<VerifiedFiles>>();
 
-  constructor(guard: ModelGuard, major: 3 | 4) {
+  constructor(guard: ModelGuard, major: 3 | 4, serve: ServeMode = "bytes") {
     this.#guard = guard;
     this.#major = major;
+    this.#serve = serve;
     this.#models = Object.fromEntries(guard.modelNames.map((name) => [name, guard.lockedModel(name)]));
   }
 
@@ -54,6 +60,10 @@ export class TransformersFileServer {
    * transformers.js (a graph's data chunks are in the graph's event).
    */
   respond(request: HubFileRequest): ServedFile {
+    if (this.#serve === "copies") {
+      const served = this.#respondWithCopy(request);
+      if (served) return served;
+    }
     const graphPath = /^(.*\.onnx)_data(?:_\d+)?$/.exec(request.path)?.[1];
     if (graphPath !== undefined) {
       let graph: GraphLoad | undefined;
@@ -89,10 +99,93 @@ export class TransformersFileServer {
     return { size, read: () => this.#guard.auditLoad("transformers.js", name, () => graph.graphBytes()) };
   }
 
+  /**
+   * Copies mode, for a graph or a data chunk of one: the path of its private verified copy (see
+   * `ServeMode`); undefined for any other file (served as bytes).
+   */
+  #respondWithCopy(request: HubFileRequest): ServedFile | undefined {
+    const m = /^(.*\.onnx)(_data(?:_\d+)?)?$/.exec(request.path);
+    if (!m) return undefined;
+    let choice;
+    try {
+      choice = lockedFileFor(this.#models, this.#guard.lockfilePath, { ...request, path: m[1]! });
+    } catch (err) {
+      // A refused graph: its own request gets the refusal, its chunks empty bytes (transformers.js
+      // throws the graph's error; a second refusal would be left unhandled).
+      return m[2] ? { size: 0, read: async () => EMPTY } : { size: 0, read: () => Promise.reject(err) };
+    }
+    const { name, entry, path: graph } = choice;
+    const key = JSON.stringify([name, graph]);
+    let copy = this.#copies.get(key);
+    if (!copy) {
+      copy = copyGraph(this.#guard, name, entry, graph);
+      this.#copies.set(key, copy);
+      // A refused copy is not kept: the next request tries again (and is refused again).
+      copy.catch(() => this.#copies.get(key) === copy && this.#copies.delete(key));
+    }
+    const made = copy;
+    const file = m[2] ? `${graph}${m[2]}` : graph;
+    const failed = (err: unknown): ServedFile => (m[2] ? { size: 0, read: async () => EMPTY } : { size: 0, read: () => Promise.reject(err) });
+    return {
+      size: Object.hasOwn(entry.files, file) ? entry.files[file]!.size : 0,
+      read: () => Promise.reject(new ModelGuardError("USAGE", `${file} is served as a path in copies mode`)),
+      path: () => this.#guard.auditLoad("transformers.js", name, async () => {
+        const files = await made;
+        // Every answer re-checks the copy: nothing changed it since it was made.
+        await files.check();
+        const copied = files.paths[file];
+        if (copied === undefined) {
+          throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: transformers.js asked for ${file}, which is not a data file of ${graph} in the lock`, { model: name, file });
+        }
+        return copied;
+      }),
+      failed,
+    };
+  }
+
+  /** Removes the private verified copies made for this server (copies mode); idempotent. */
+  async dispose(): Promise<void> {
+    const copies = [...this.#copies.values()];
+    this.#copies.clear();
+    await Promise.all(copies.map(async (c) => (await c.catch(() => undefined))?.release()));
+  }
+
   /** The graph a chunk belongs to, when transformers.js asked for that graph and has not got it yet; throws when the graph is refused. */
   #pendingGraph(graphRequest: HubFileRequest): GraphLoad | undefined {
     const { name, path } = lockedFileFor(this.#models, this.#guard.lockfilePath, graphRequest);
     return this.#graphs.get(JSON.stringify([name, path]));
+  }
+}
+
+/**
+ * How graphs (`.onnx`) and their external data reach onnxruntime through transformers.js 4 in Node:
+ * - `bytes`: as verified bytes in memory (transformers.js calls `InferenceSession.create(bytes)`
+ *   with the data chunks as in-memory `externalData`);
+ * - `copies`: as the path of a private verified copy (`guard.verifiedFiles`: 0700 folder, 0400
+ *   files laid out by locked path, written from the hashed bytes): transformers.js hands the path
+ *   to onnxruntime, which resolves external data next to the graph, inside the copy folder, where
+ *   only the graph's verified data files are. Copies live until `dispose()` / `guard.close()`.
+ */
+export type ServeMode = "bytes" | "copies";
+
+/**
+ * Copies mode: a private verified copy of `graph` and the declared data chunks the lock has for
+ * it, in one folder; the graph is then checked (from the copy, through the guard's handle) as
+ * serving it as bytes checks it, and every data file it names must be in the copy.
+ */
+async function copyGraph(guard: ModelGuard, name: string, entry: LockedModel, graph: string): Promise<VerifiedFiles> {
+  const chunks = Object.keys(entry.files).filter((f) => f.startsWith(`${graph}_data`) && /^_data(?:_\d+)?$/.test(f.slice(graph.length)));
+  const files = await guard.verifiedFiles(name, [graph, ...chunks]);
+  try {
+    const companions = await checkGraph(guard, 4, name, entry, graph, files.bytes(graph));
+    const missing = companions.filter((c) => files.paths[c] === undefined);
+    if (missing.length > 0) {
+      throw new ModelGuardError("EXTERNAL_DATA_UNVERIFIED", `model ${name}: ${graph}: its external data ${missing.join(", ")} is not a chunk transformers.js would load`, { model: name, file: graph });
+    }
+    return files;
+  } catch (err) {
+    await files.release();
+    throw err;
   }
 }
 
@@ -190,37 +283,47 @@ class GraphLoad {
   async #verifyOnce(): Promise<VerifiedGraph> {
     const { guard, name, entry, path } = this;
     const bytes = await guard.readFile(name, path);
-    // What a load by the guard checks (onnxruntime's adapter): every reference a safe, locked file of this model.
-    const { companions } = await onnxruntime.check(name, entry, verifiedBytesOf(path, bytes));
+    const companions = await checkGraph(guard, this.major, name, entry, path, verifiedBytesOf(path, bytes));
     if (companions.length === 0) return { bytes, chunks: new Map() };
-    this.#locations = companions.map((c) => c.file);
-    const locations = companions.map((c) => c.as);
-    if (this.major === 3) {
-      this.#refuse(
-        `has external data (${locations.join(", ")}), which transformers.js 3.x never hands to onnxruntime in Node.js (onnxruntime would read it from the working directory): use transformers.js 4`,
-      );
-    }
-    const declared = declaredExternalDataChunks(await this.#config(locations), path);
-    const undeclared = locations.filter((l) => !declared.includes(l));
-    if (undeclared.length > 0) {
-      this.#refuse(
-        `has external data ${undeclared.join(", ")} that config.json does not declare (transformers.js_config.use_external_data_format${declared.length ? ` names ${declared.join(", ")}` : " is not set"}): transformers.js would not hand it to onnxruntime, which would read a file of that name from the working directory`,
-      );
-    }
-    const chunks = await Promise.all(companions.map(async (c) => [c.file, await guard.readFile(name, c.file)] as const));
+    this.#locations = companions;
+    const chunks = await Promise.all(companions.map(async (file) => [file, await guard.readFile(name, file)] as const));
     return { bytes, chunks: new Map(chunks) };
   }
+}
 
-  /** The model's verified config.json, which must declare the graph's external data. */
-  async #config(locations: string[]): Promise<unknown> {
-    if (!Object.hasOwn(this.entry.files, "config.json")) {
-      this.#refuse(`has external data (${locations.join(", ")}) but config.json, which must declare it for transformers.js to pass it to onnxruntime, is not locked`);
-    }
-    const text = Buffer.from(await this.guard.readFile(this.name, "config.json")).toString("utf8");
-    try {
-      return JSON.parse(text);
-    } catch {
-      return this.#refuse("has external data, and config.json, which must declare it, is not JSON");
-    }
+/**
+ * What serving graph `path` checks, in either mode: what a load by the guard checks (the
+ * onnxruntime adapter's `check`: every external-data reference a safe, locked file of this model,
+ * main-graph initializers only), then that transformers.js would hand the data over: never in
+ * 3.x, and in 4.x only the chunks config.json declares. Returns the locked paths of its data files.
+ */
+async function checkGraph(guard: ModelGuard, major: 3 | 4, name: string, entry: LockedModel, path: string, bytes: VerifiedBytes): Promise<string[]> {
+  const refuse = (why: string): never => {
+    throw new ModelGuardError("EXTERNAL_DATA_UNVERIFIED", `model ${name}: ${path}: ${why}`, { model: name, file: path });
+  };
+  const { companions } = await onnxruntime.check(name, entry, bytes);
+  if (companions.length === 0) return [];
+  const locations = companions.map((c) => c.as);
+  if (major === 3) {
+    refuse(
+      `has external data (${locations.join(", ")}), which transformers.js 3.x never hands to onnxruntime in Node.js (onnxruntime would read it from the working directory): use transformers.js 4`,
+    );
   }
+  if (!Object.hasOwn(entry.files, "config.json")) {
+    refuse(`has external data (${locations.join(", ")}) but config.json, which must declare it for transformers.js to pass it to onnxruntime, is not locked`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(Buffer.from(await guard.readFile(name, "config.json")).toString("utf8"));
+  } catch {
+    refuse("has external data, and config.json, which must declare it, is not JSON");
+  }
+  const declared = declaredExternalDataChunks(config, path);
+  const undeclared = locations.filter((l) => !declared.includes(l));
+  if (undeclared.length > 0) {
+    refuse(
+      `has external data ${undeclared.join(", ")} that config.json does not declare (transformers.js_config.use_external_data_format${declared.length ? ` names ${declared.join(", ")}` : " is not set"}): transformers.js would not hand it to onnxruntime, which would read a file of that name from the working directory`,
+    );
+  }
+  return companions.map((c) => c.file);
 }
