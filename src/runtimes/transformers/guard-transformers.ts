@@ -15,22 +15,26 @@ export interface TransformersGuardHandle {
 export interface GuardTransformersOptions {
   /**
    * How ONNX graphs and their external data reach onnxruntime (transformers.js 4 in Node.js):
-   * `"bytes"` (default), verified bytes in memory; `"copies"`, the path of a private verified
-   * copy (see `ServeMode` and the README). transformers.js 3.x is always served bytes.
+   * `"bytes"`, verified bytes in memory; `"copies"`, the path of a private verified copy;
+   * `"auto"` (default), bytes up to 1 MiB, copies above (see `ServeMode` and the README).
+   * transformers.js 3.x is always served bytes.
    */
   serve?: ServeMode;
 }
 
 /**
  * From this call until `dispose()`, transformers.js (3.x or 4.x) gets every file from the guard:
- * the verified bytes of the lockfile entry whose `repo` it names, at the locked commit, or the
+ * the verified bytes of the lockfile entry whose `repo` it names, at the locked commit (for ONNX
+ * graphs over 1 MiB in transformers.js 4, the path of a private verified copy), or the
  * guard's refusal (MODEL_NOT_LOCKED, FILE_NOT_LOCKED, DIGEST_MISMATCH, EXTERNAL_DATA_UNVERIFIED, ...)
  * as the error `pipeline()` throws. It makes no network request and reads no local model folder,
  * no cache of its own and no file from the working directory.
  */
 export function guardTransformers(env: TransformersEnv, guard: ModelGuard, options: GuardTransformersOptions = {}): TransformersGuardHandle {
-  const serve = options.serve ?? "bytes";
-  if (serve !== "bytes" && serve !== "copies") throw new ModelGuardError("USAGE", `guardTransformers: serve must be "bytes" or "copies", not ${String(serve)}`);
+  const serve = options.serve ?? "auto";
+  if (serve !== "auto" && serve !== "bytes" && serve !== "copies") {
+    throw new ModelGuardError("USAGE", `guardTransformers: serve must be "auto", "bytes" or "copies", not ${String(serve)}`);
+  }
   const major = transformersMajor(env);
   const server = new TransformersFileServer(guard, major, major === 4 ? serve : "bytes");
   const cache = new GuardedCache(

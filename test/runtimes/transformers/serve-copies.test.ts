@@ -6,7 +6,7 @@ import { ModelGuard } from "../../../src/guard/guard.js";
 import { isModelGuardError, type ErrorCode } from "../../../src/errors.js";
 import { snapshotFilePath } from "../../../src/hub/cache-layout.js";
 import { guardTransformers } from "../../../src/transformers.js";
-import { tinyBertConfig, tinyBertFiles } from "../../../examples/tiny-bert.js";
+import { tinyBertConfig, tinyBertFiles, tinyBertGraph } from "../../../examples/tiny-bert.js";
 import { makeCachedModels, REVISION, tempDir } from "../../helpers/fixtures.js";
 import { rejection } from "../../helpers/errors.js";
 
@@ -119,6 +119,28 @@ describe("guardTransformers serve: copies", () => {
     }
     expect(await filesUnder(copyDir)).toEqual([]);
     expect(fetchCalls).toEqual([]);
+  });
+
+  it("by default serves a graph up to 1 MiB (with its data) as bytes and a larger one as a copy, computing the same", async () => {
+    const small = tinyBertFiles({ externalData: true, quantized: false });
+    // 20,000 rows of 16 floats: 1.28 MB of word embeddings, the first rows (the vocabulary) unchanged.
+    const built = tinyBertGraph({ wordRows: 20_000, externalLocation: "model.onnx_data" });
+    const large = { ...small, "onnx/model.onnx": built.model, "onnx/model.onnx_data": built.externalFiles["model.onnx_data"]! };
+    const outputs: number[][] = [];
+    for (const [files, copied] of [[small, 0], [large, 2]] as const) {
+      const { guard, copyDir } = await lockedModel(files);
+      const handle = guardTransformers(env, guard);
+      try {
+        const embed = await pipeline("feature-extraction", REPO);
+        expect((await filesUnder(copyDir)).length).toBe(copied);
+        outputs.push(Array.from((await embed(TEXT)).data as Float32Array));
+        await embed.dispose();
+      } finally {
+        await handle.dispose();
+      }
+      expect(await filesUnder(copyDir)).toEqual([]);
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
   });
 
   it("refuses what serving bytes refuses: a flipped byte, undeclared external data; guard.close() removes copies left", async () => {
