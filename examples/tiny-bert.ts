@@ -151,14 +151,15 @@ export interface TinyBertGraphOptions {
   quantized?: boolean;
   /** Store the embedding tables and the dense weight in this external file (relative to the graph). */
   externalLocation?: string | undefined;
+  /** Rows of the word-embedding table (default: the vocabulary); more rows make a bigger model (benchmarks) with the same outputs. */
+  wordRows?: number;
 }
 
 /** The weights, as float32 arrays (row-major), so tests can compute the expected outputs themselves. */
-export function tinyBertWeights() {
+export function tinyBertWeights(wordRows: number = TINY_BERT_VOCAB.length) {
   const { hidden, maxPositions } = TINY_BERT;
-  const vocab = TINY_BERT_VOCAB.length;
   return {
-    word: weights(1, vocab * hidden),
+    word: weights(1, Math.max(wordRows, TINY_BERT_VOCAB.length) * hidden),
     position: weights(2, maxPositions * hidden).map((v) => v * 0.1),
     tokenType: weights(3, 2 * hidden).map((v) => v * 0.1),
     lnGamma: new Float32Array(hidden).fill(1),
@@ -171,8 +172,8 @@ export function tinyBertWeights() {
 /** The encoder graph; see the file header for what it computes. */
 export function tinyBertGraph(options: TinyBertGraphOptions = {}) {
   const { hidden, maxPositions, layerNormEpsilon } = TINY_BERT;
-  const vocab = TINY_BERT_VOCAB.length;
-  const w = tinyBertWeights();
+  const vocab = Math.max(options.wordRows ?? 0, TINY_BERT_VOCAB.length);
+  const w = tinyBertWeights(vocab);
   const ext = (t: TensorSpec): TensorSpec => (options.externalLocation ? { ...t, external: { location: options.externalLocation } } : t);
   const initializers: TensorSpec[] = [
     ext({ name: "position_embeddings", dims: [maxPositions, hidden], data: w.position }),
