@@ -109,10 +109,9 @@ export class TransformersFileServer {
     let choice;
     try {
       choice = lockedFileFor(this.#models, this.#guard.lockfilePath, { ...request, path: m[1]! });
-    } catch (err) {
-      // A refused graph: its own request gets the refusal, its chunks empty bytes (transformers.js
-      // throws the graph's error; a second refusal would be left unhandled).
-      return m[2] ? { size: 0, read: async () => EMPTY } : { size: 0, read: () => Promise.reject(err) };
+    } catch {
+      // A graph that is not locked is refused as when serving bytes (its chunks get empty bytes).
+      return undefined;
     }
     const { name, entry, path: graph } = choice;
     const chunks = lockedChunksOf(entry, graph);
@@ -128,7 +127,7 @@ export class TransformersFileServer {
     }
     const made = copy;
     const file = m[2] ? `${graph}${m[2]}` : graph;
-    const failed = (err: unknown): ServedFile => (m[2] ? { size: 0, read: async () => EMPTY } : { size: 0, read: () => Promise.reject(err) });
+    const notLocked = new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: transformers.js asked for ${file}, which is not a locked data file of ${graph}`, { model: name, file });
     return {
       size: Object.hasOwn(entry.files, file) ? entry.files[file]!.size : 0,
       read: () => Promise.reject(new ModelGuardError("USAGE", `${file} is served as a path in copies mode`)),
@@ -137,12 +136,12 @@ export class TransformersFileServer {
         // Every answer re-checks the copy: nothing changed it since it was made.
         await files.check();
         const copied = files.paths[file];
-        if (copied === undefined) {
-          throw new ModelGuardError("FILE_NOT_LOCKED", `model ${name}: transformers.js asked for ${file}, which is not a data file of ${graph} in the lock`, { model: name, file });
-        }
+        if (copied === undefined) throw notLocked;
         return copied;
       }),
-      failed,
+      // A chunk of a refused graph gets empty bytes (transformers.js throws the graph's error; a
+      // second refusal would be left unhandled); an unlocked chunk of a served graph is refused.
+      failed: (err) => (m[2] && err !== notLocked ? { size: 0, read: async () => EMPTY } : { size: 0, read: () => Promise.reject(err) }),
     };
   }
 

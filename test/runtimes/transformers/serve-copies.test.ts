@@ -158,6 +158,17 @@ describe("guardTransformers serve: copies", () => {
       await handle.dispose();
     }
 
+    // The config declares a second chunk the lock does not have: refused as serving bytes refuses it.
+    const twoChunks = { ...files, "config.json": Buffer.from(JSON.stringify({ ...tinyBertConfig(false), "transformers.js_config": { use_external_data_format: 2 } })) };
+    const chunked = await lockedModel(twoChunks);
+    const h1 = guardTransformers(env, chunked.guard, { serve: "copies" });
+    try {
+      await expectRefused(pipeline("feature-extraction", REPO), "FILE_NOT_LOCKED", /onnx\/model\.onnx_data_1, which is not a locked data file of onnx\/model\.onnx/);
+    } finally {
+      await h1.dispose();
+    }
+    expect(await filesUnder(chunked.copyDir)).toEqual([]);
+
     const undeclared = { ...files, "config.json": Buffer.from(JSON.stringify(tinyBertConfig(false))) };
     const second = await lockedModel(undeclared);
     const h2 = guardTransformers(env, second.guard, { serve: "copies" });
