@@ -170,7 +170,7 @@ export class TransformersFileServer {
  *   (transformers.js says nothing once the session exists, so they cannot go sooner);
  * - `auto` (default): `bytes` for a graph whose graph and data together are at most
  *   IN_MEMORY_LIMIT (1 MiB, where createSession switches too), `copies` above. Measured with
- *   `npm run bench:transformers` (README): at 286 MiB, copies load 22x (external data) and 1.6x
+ *   `npm run bench:transformers` (README): at 286 MiB, copies load 9x (external data) and 1.6x
  *   (single file) faster than bytes, with under half the peak memory.
  */
 export type ServeMode = "auto" | "bytes" | "copies";
