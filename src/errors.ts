@@ -41,6 +41,17 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * A file's size and SHA-256: on SIZE_MISMATCH and DIGEST_MISMATCH, what the lock (or the Hub's
+ * listing) says it must be (`expected`) and what the bytes were (`actual`), as ssri's errors carry
+ * `expected` and `found`. `sha256` is absent where it is not known (a size refused before a byte
+ * was hashed).
+ */
+export interface SizeAndDigest {
+  size: number;
+  sha256?: string;
+}
+
 export interface ModelGuardErrorDetails {
   model?: string;
   file?: string;
@@ -50,6 +61,9 @@ export interface ModelGuardErrorDetails {
   /** For FETCH_FAILED: the HTTP status (absent for network errors) and the URL. */
   httpStatus?: number;
   url?: string;
+  /** For SIZE_MISMATCH and DIGEST_MISMATCH (see checkLock): what the file must be and what it was. */
+  expected?: SizeAndDigest;
+  actual?: SizeAndDigest;
 }
 
 export class ModelGuardError extends Error {
@@ -59,6 +73,8 @@ export class ModelGuardError extends Error {
   readonly report?: VerifyReport;
   readonly httpStatus?: number;
   readonly url?: string;
+  readonly expected?: SizeAndDigest;
+  readonly actual?: SizeAndDigest;
 
   constructor(code: ErrorCode, message: string, details: ModelGuardErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -69,6 +85,8 @@ export class ModelGuardError extends Error {
     if (details.report !== undefined) this.report = details.report;
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
     if (details.url !== undefined) this.url = details.url;
+    if (details.expected !== undefined) this.expected = details.expected;
+    if (details.actual !== undefined) this.actual = details.actual;
   }
 }
 
@@ -92,6 +110,8 @@ export function withErrorContext(err: unknown, context: { prefix?: string; model
     ...(file === undefined ? {} : { file }),
     ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
     ...(err.url === undefined ? {} : { url: err.url }),
+    ...(err.expected === undefined ? {} : { expected: err.expected }),
+    ...(err.actual === undefined ? {} : { actual: err.actual }),
   });
 }
 
@@ -129,6 +149,8 @@ export interface FailureDetails {
   file?: string;
   httpStatus?: number;
   url?: string;
+  expected?: SizeAndDigest;
+  actual?: SizeAndDigest;
 }
 
 /**
@@ -144,6 +166,8 @@ export function combinedError(failures: readonly FailureDetails[], report?: Veri
     ...(lead.file === undefined ? {} : { file: lead.file }),
     ...(lead.httpStatus === undefined ? {} : { httpStatus: lead.httpStatus }),
     ...(lead.url === undefined ? {} : { url: lead.url }),
+    ...(lead.expected === undefined ? {} : { expected: lead.expected }),
+    ...(lead.actual === undefined ? {} : { actual: lead.actual }),
     ...(report === undefined ? {} : { report }),
   });
 }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from "./errors.js";
+import type { ErrorCode, SizeAndDigest } from "./errors.js";
 import type { Signer } from "./signing/trust-policy.js";
 
 /**
@@ -11,6 +11,9 @@ export const REPORT_VERSION = 1;
 export interface ReportError {
   code: ErrorCode;
   message: string;
+  /** SIZE_MISMATCH, DIGEST_MISMATCH: what the lock says the file is, and what it was (the error's fields). */
+  expected?: SizeAndDigest;
+  actual?: SizeAndDigest;
 }
 
 export interface FileReport {
@@ -76,6 +79,8 @@ export interface Failure {
   message: string;
   model: string;
   file?: string;
+  expected?: SizeAndDigest;
+  actual?: SizeAndDigest;
 }
 
 /** Every failure in a report, model-level first, in lockfile order. */

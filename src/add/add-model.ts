@@ -11,6 +11,7 @@ import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
 import { checkPublisherManifest, verifyPublisherSigner, type Signer, type TrustedPublisherSignature, type TrustPolicy } from "../signing/trust-policy.js";
 import type { SignedManifest } from "../signing/model-signing/signed-manifest.js";
+import { checkLock } from "../digest/lock-check.js";
 import { blobNameFor, blobsFolder, placeVerifiedFile, writeRef } from "../hub/store-in-cache.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import { hashFile, hashFileWithGitOid } from "../digest/read-and-hash.js";
@@ -318,12 +319,16 @@ function matchesTree(repo: string, file: RepoFile, result: { size: number; sha25
 
 function checkAgainstTree(repo: string, file: RepoFile, result: { size: number; sha256: string; gitBlobSha1?: string }): void {
   const where = { file: file.path };
-  if (result.size !== file.size) {
-    throw new ModelGuardError("SIZE_MISMATCH", `${repo}: ${file.path} is ${result.size} bytes, the Hub lists ${file.size}`, where);
-  }
-  if (file.lfsSha256 !== undefined && result.sha256 !== file.lfsSha256) {
-    throw new ModelGuardError("DIGEST_MISMATCH", `${repo}: ${file.path} has sha256 ${result.sha256}, the Hub lists ${file.lfsSha256}`, where);
-  }
+  // The Hub's listing stands in for the lock entry: a regular (non-LFS) file lists no sha256.
+  checkLock(
+    { size: file.size, ...(file.lfsSha256 === undefined ? {} : { sha256: file.lfsSha256 }) },
+    result,
+    ({ code }) =>
+      code === "SIZE_MISMATCH"
+        ? `${repo}: ${file.path} is ${result.size} bytes, the Hub lists ${file.size}`
+        : `${repo}: ${file.path} has sha256 ${result.sha256}, the Hub lists ${file.lfsSha256}`,
+    where,
+  );
   if (file.lfsSha256 === undefined && file.oid !== undefined && result.gitBlobSha1 !== file.oid) {
     throw new ModelGuardError("DIGEST_MISMATCH", `${repo}: ${file.path} has git blob id ${result.gitBlobSha1}, the Hub lists ${file.oid}`, where);
   }

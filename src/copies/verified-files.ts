@@ -2,7 +2,7 @@ import { constants, type BigIntStats } from "node:fs";
 import { lstat, mkdir, mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ModelGuardError } from "../errors.js";
-import { digestMismatch, sizeMismatch, type FileRef } from "../digest/verify-locked-file.js";
+import { checkedResult, type FileRef } from "../digest/verify-locked-file.js";
 import type { CopyIdentity, CopyResult } from "../digest/hash-pool.js";
 import type { LockedFile } from "../lockfile/types.js";
 import type { VerifiedBytes, VerifiedFiles } from "../runtimes/runtime-adapter.js";
@@ -73,11 +73,10 @@ export async function makeVerifiedFiles(folder: string, requests: readonly CopyR
       requests.map(async ({ ref, source, locked }) => {
         const path = join(dir, ref.file);
         await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        const result = await copyFile(source, path, locked.size).catch((err: unknown) => {
+        const copied = await copyFile(source, path, locked.size).catch((err: unknown) => {
           throw copyError(ref, source, folder, err);
         });
-        if (result.kind === "size-mismatch") throw sizeMismatch(ref, locked, result.actualSize);
-        if (result.sha256 !== locked.sha256) throw digestMismatch(ref, locked, result.sha256);
+        const result = checkedResult(ref, locked, copied);
         const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
         held.push({ file: ref.file, path, handle, identity: result.identity, ref });
       }),

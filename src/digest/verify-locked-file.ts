@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
-import { ModelGuardError } from "../errors.js";
+import { ModelGuardError, type SizeAndDigest } from "../errors.js";
+import { checkLock, type LockCheckOptions } from "./lock-check.js";
 import { NOT_REGULAR, describeFileType } from "./open-regular-file.js";
 import { hashFile, readAndHash } from "./read-and-hash.js";
 import type { LockedFile } from "../lockfile/types.js";
@@ -23,20 +24,36 @@ function repairHint(ref: FileRef): string {
   return `the cached copy is not the locked file: run \`modelguard pull ${ref.model}\` to replace it from the Hub, or find out what changed it`;
 }
 
-export function sizeMismatch(ref: FileRef, locked: LockedFile, actual: number): ModelGuardError {
-  return new ModelGuardError(
-    "SIZE_MISMATCH",
-    `model ${ref.model}: ${ref.file} is ${actual} bytes, the lockfile says ${locked.size}; ${repairHint(ref)}`,
+/**
+ * A cached file's bytes (or copy) against its lock entry: checkLock with the cache's wording.
+ * `actual.sha256` is absent where the size was refused before hashing.
+ */
+export function checkCachedFile(ref: FileRef, locked: LockedFile, actual: SizeAndDigest, options: LockCheckOptions = {}): void {
+  checkLock(
+    locked,
+    actual,
+    ({ code }) =>
+      code === "SIZE_MISMATCH"
+        ? `model ${ref.model}: ${ref.file} is ${actual.size} bytes, the lockfile says ${locked.size}; ${repairHint(ref)}`
+        : `model ${ref.model}: ${ref.file} has sha256 ${actual.sha256}, the lockfile says ${locked.sha256}; ${repairHint(ref)}`,
     ref,
+    options,
   );
 }
 
-export function digestMismatch(ref: FileRef, locked: LockedFile, actual: string): ModelGuardError {
-  return new ModelGuardError(
-    "DIGEST_MISMATCH",
-    `model ${ref.model}: ${ref.file} has sha256 ${actual}, the lockfile says ${locked.sha256}; ${repairHint(ref)}`,
-    ref,
-  );
+/** A read's or a copy's result (readAndHash, the hash pool's copy), returned only if it is the locked file. */
+export function checkedResult<R extends { kind: "read" | "copied"; sha256: string }>(
+  ref: FileRef,
+  locked: LockedFile,
+  result: R | { kind: "size-mismatch"; actualSize: number },
+): R {
+  if (result.kind === "size-mismatch") {
+    checkCachedFile(ref, locked, { size: result.actualSize }, { sizeDiffers: true });
+    throw new Error("unreachable: sizeDiffers always throws");
+  }
+  // Not size-mismatch: the reader read exactly the locked size.
+  checkCachedFile(ref, locked, { size: locked.size, sha256: result.sha256 });
+  return result as R;
 }
 
 function notRegular(ref: FileRef, path: string, what: string, cause?: unknown): ModelGuardError {
@@ -69,9 +86,7 @@ async function guardOpen<T>(ref: FileRef, path: string, work: () => Promise<T>):
 /** The file's bytes, read once and hashed once; returned only if size and sha256 match the lock. */
 export async function readVerifiedFile(path: string, locked: LockedFile, ref: FileRef): Promise<Buffer> {
   const result = await guardOpen(ref, path, () => readAndHash(path, locked.size));
-  if (result.kind === "size-mismatch") throw sizeMismatch(ref, locked, result.actualSize);
-  if (result.sha256 !== locked.sha256) throw digestMismatch(ref, locked, result.sha256);
-  return result.bytes;
+  return checkedResult(ref, locked, result).bytes;
 }
 
 /**
@@ -88,9 +103,8 @@ export async function checkLockedFile(
   // Before a byte is read: the hasher opens the path again and checks what it opened too.
   if (!stats.isFile()) throw notRegular(ref, path, describeFileType(stats));
   const { size } = stats;
-  if (size !== locked.size) throw sizeMismatch(ref, locked, size);
+  checkCachedFile(ref, locked, { size });
   const result = await guardOpen(ref, path, () => hasher(path, size));
-  if (result.size !== locked.size) throw sizeMismatch(ref, locked, result.size);
-  if (result.sha256 !== locked.sha256) throw digestMismatch(ref, locked, result.sha256);
+  checkCachedFile(ref, locked, result);
   return result.size;
 }

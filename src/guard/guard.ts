@@ -79,7 +79,14 @@ export interface LoadRequest<Options> {
 }
 
 function toReportError(err: unknown): ReportError {
-  if (err instanceof ModelGuardError) return { code: err.code, message: err.message };
+  if (err instanceof ModelGuardError) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.expected === undefined ? {} : { expected: err.expected }),
+      ...(err.actual === undefined ? {} : { actual: err.actual }),
+    };
+  }
   throw err;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { ContentDigests } from "../digest/content-digests.js";
+import { checkLock } from "../digest/lock-check.js";
 import { ModelGuardError } from "../errors.js";
 import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import { hubHttpError, networkError } from "./hub-fetch.js";
@@ -149,8 +150,8 @@ function checkAnnouncedSize(response: Response, req: DownloadRequest, from: numb
   const linked = response.headers.get("X-Linked-Size");
   const length = response.headers.get("Content-Length");
   const announced = linked !== null ? Number(linked) : length !== null && response.status === 200 ? Number(length) : undefined;
-  if (announced !== undefined && Number.isFinite(announced) && announced !== req.size && from === 0) {
-    throw new ModelGuardError("SIZE_MISMATCH", `${what}: the Hub serves ${announced} bytes, expected ${req.size}`, { file: req.path });
+  if (announced !== undefined && Number.isFinite(announced) && from === 0) {
+    checkLock({ size: req.size }, { size: announced }, () => `${what}: the Hub serves ${announced} bytes, expected ${req.size}`, { file: req.path });
   }
 }
 
@@ -252,9 +253,7 @@ async function receive(response: Response, sink: Sink, watchdog: IdleWatchdog): 
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       watchdog.kick();
-      if (sink.written + writer.unwritten + chunk.length > sink.size) {
-        throw new ModelGuardError("SIZE_MISMATCH", `${sink.what}: the response runs past the expected ${sink.size} bytes; cut off`);
-      }
+      checkLock({ size: sink.size }, { size: sink.written + writer.unwritten + chunk.length }, () => `${sink.what}: the response runs past the expected ${sink.size} bytes; cut off`, {}, { partial: true });
       await writer.append(chunk);
       sink.onProgress?.(chunk.length);
     }

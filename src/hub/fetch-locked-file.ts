@@ -1,10 +1,9 @@
-import { rm } from "node:fs/promises";
 import { ModelGuardError, withErrorContext } from "../errors.js";
 import type { LockedFile, LockedModel } from "../lockfile/types.js";
 import { downloadFile } from "./download-file.js";
 import type { HubOptions } from "./hub-options.js";
 import type { RetryPolicy } from "./retry.js";
-import { blobNameFor, blobsFolder, placeVerifiedFile } from "./store-in-cache.js";
+import { blobsFolder, placeLockedFile } from "./store-in-cache.js";
 
 const GIT_FILE_LIMIT = 10 * 1000 * 1000;
 
@@ -16,7 +15,7 @@ export interface FetchProgress {
 
 /**
  * Downloads one locked file into the cache: streamed to a temporary file in `blobs/` while it is
- * hashed, checked against the lock's size and sha256, and only then renamed into place. With
+ * hashed, checked against the lock's size and sha256 (placeLockedFile), and only then renamed into place. With
  * `keepBytes` the same bytes that were hashed come back in memory, so a load needs no second read.
  */
 export async function fetchLockedFile(
@@ -51,19 +50,6 @@ export async function fetchLockedFile(
   }).catch((err: unknown) => {
     throw err instanceof ModelGuardError && err.model === undefined ? withErrorContext(err, { prefix: `model ${ref.model}`, ...ref }) : err;
   });
-  if (downloaded.sha256 !== locked.sha256) {
-    await rm(downloaded.tempPath, { force: true });
-    throw new ModelGuardError(
-      "DIGEST_MISMATCH",
-      `model ${ref.model}: the Hub served ${ref.file} with sha256 ${downloaded.sha256}, the lockfile says ${locked.sha256}; nothing was cached`,
-      ref,
-    );
-  }
-  try {
-    await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
-  } catch (err) {
-    await rm(downloaded.tempPath, { force: true });
-    throw withErrorContext(err, { prefix: `model ${ref.model}`, ...ref });
-  }
+  await placeLockedFile(hub.cacheDir, entry, ref, locked, downloaded);
   return downloaded.bytes;
 }

@@ -1,5 +1,5 @@
 import { constants as bufferConstants } from "node:buffer";
-import { writeFile, truncate, appendFile, readFile, rm, mkdtemp } from "node:fs/promises";
+import { writeFile, truncate, appendFile, readFile, rm, mkdtemp, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/digest/sha256.js";
@@ -72,6 +72,13 @@ describe("ModelGuard.createSession", () => {
     const guard = await s.open();
     await expect(guard.createSession("add")).rejects.toMatchObject({ code, model: "add", file: "onnx/model.onnx" });
     await expect(guard.readFile("add", "onnx/model.onnx")).rejects.toMatchObject({ code });
+    // The lock check's facts ride on the error, not only in its message.
+    const size = (await stat(s.pathOf("onnx/model.onnx"))).size;
+    const err = (await guard.readFile("add", "onnx/model.onnx").catch((e: unknown) => e)) as { expected: unknown; actual: { size: number; sha256?: string } };
+    expect(err.expected).toEqual({ size: inline.model.length, sha256: sha256Hex(inline.model) });
+    expect(err.actual.size).toBe(size);
+    if (code === "DIGEST_MISMATCH") expect(err.actual.sha256).toBe(sha256Hex(await readFile(s.pathOf("onnx/model.onnx"))));
+    else expect(err.actual.sha256).toBeUndefined();
   });
 
   it("refuses tampered external data", async () => {
@@ -173,6 +180,10 @@ describe("ModelGuard.verifyAll", () => {
     const report = (err as { report: { models: { files: { path: string; error?: { code: string } }[] }[] } }).report;
     const codes = Object.fromEntries(report.models[0]!.files.map((f) => [f.path, f.error?.code]));
     expect(codes).toEqual({ "config.json": "SIZE_MISMATCH", "onnx/model.onnx": undefined, "vocab.txt": "NOT_CACHED" });
+    // ...and in the report: what the lock says and what the file was.
+    expect(err).toMatchObject({ expected: { size: 2 }, actual: { size: 3 } });
+    const config = (err as { report: import("../../src/verify-report.js").VerifyReport }).report.models[0]!.files.find((f) => f.path === "config.json")!;
+    expect(config.error).toMatchObject({ code: "SIZE_MISMATCH", expected: { size: 2, sha256: sha256Hex(Buffer.from("{}")) }, actual: { size: 3 } });
   });
 });
 
