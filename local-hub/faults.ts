@@ -7,7 +7,7 @@
  * Listing faults change a tree listing (`endless-pages`: every page links to another, forever).
  */
 
-export type StatusFaultKind = "status-500" | "status-429";
+export type StatusFaultKind = "status-500" | "status-503" | "status-429";
 export type BodyFaultKind = "wrong-bytes" | "truncate" | "reset" | "slow" | "stall" | "no-range" | "extra-bytes";
 export type ListingFaultKind = "endless-pages";
 export type FaultKind = StatusFaultKind | BodyFaultKind | ListingFaultKind;
@@ -68,7 +68,7 @@ export interface ArmedFault extends FaultSpec {
   remaining: number;
 }
 
-const STATUS_KINDS: readonly FaultKind[] = ["status-500", "status-429"];
+const STATUS_KINDS: readonly FaultKind[] = ["status-500", "status-503", "status-429"];
 const LISTING_KINDS: readonly FaultKind[] = ["endless-pages"];
 const ALL_KINDS: readonly FaultKind[] = [...STATUS_KINDS, ...LISTING_KINDS, "wrong-bytes", "truncate", "reset", "slow", "stall", "no-range", "extra-bytes"];
 

@@ -41,7 +41,8 @@ function sendStatusFault(res: ServerResponse, kind: FaultKind, retryAfter: numbe
         "RateLimit-Policy": `"fixed window";"api";q=500;w=300`,
       },
     });
-  } else sendError(res, 500, undefined, "Internal Error", { head });
+  } else if (kind === "status-503") sendError(res, 503, undefined, "Service Unavailable", { head });
+  else sendError(res, 500, undefined, "Internal Error", { head });
 }
 
 export async function handleRequest(ctx: HubContext, req: IncomingMessage, res: ServerResponse, log: RequestLogEntry): Promise<void> {

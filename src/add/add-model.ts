@@ -2,8 +2,9 @@ import { open, rm } from "node:fs/promises";
 import pLimit from "p-limit";
 import { ModelGuardError } from "../errors.js";
 import type { LockedModel } from "../lockfile/types.js";
-import { downloadFile, type DownloadedFile, type DownloadRequest } from "../hub/download-file.js";
+import { downloadFile, downloadOptionsOf, type DownloadedFile, type DownloadRequest } from "../hub/download-file.js";
 import type { FetchProgress } from "../hub/fetch-locked-file.js";
+import type { RetryInfo } from "../hub/retry.js";
 import type { HubOptions } from "../hub/hub-options.js";
 import { listRepoFiles, type RepoFile } from "../hub/list-repo-files.js";
 import { resolveRevision } from "../hub/resolve-revision.js";
@@ -51,7 +52,7 @@ export interface AddModelRequest {
   retry?: FetchProgress["retry"];
   onStart?: (file: { file: string; size: number }) => void;
   onProgress?: (file: string, bytes: number) => void;
-  onRetry?: (file: string, info: { attempt: number; delayMs: number; reason: string }) => void;
+  onRetry?: (file: string, info: RetryInfo) => void;
 }
 
 export interface AddedModel {
@@ -120,7 +121,7 @@ export async function addModelFromHub(request: AddModelRequest, hub: HubOptions,
       const result = await downloadRepoFile(request, hub, revision, file, {
         ...(request.retry ? { retry: request.retry } : {}),
         onProgress: (bytes) => request.onProgress?.(file.path, bytes),
-        onRetry: (info) => request.onRetry?.(file.path, info),
+        ...(request.onRetry ? { onRetry: (info: RetryInfo) => request.onRetry?.(file.path, info) } : {}),
       });
       downloaded.set(file.path, result);
       checkAgainstTree(request.repo, file, result);
@@ -220,15 +221,13 @@ async function downloadRepoFile(
   extra: Partial<DownloadRequest>,
 ): Promise<DownloadedFile> {
   return downloadFile({
-    hubUrl: hub.hubUrl,
-    ...(hub.token ? { token: hub.token } : {}),
+    ...downloadOptionsOf(hub),
     repo: request.repo,
     revision,
     path: file.path,
     size: file.size,
     tempDir: await blobsFolder(hub.cacheDir, request.repo, `${request.repo}: ${file.path}`),
     gitBlobSha1: file.lfsSha256 === undefined,
-    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
     ...extra,
   });
 }

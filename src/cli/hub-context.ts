@@ -1,5 +1,4 @@
-import { createHubFetch } from "../hub/hub-fetch.js";
-import { resolveHubOptions, type HubOptions } from "../hub/hub-options.js";
+import { hubFetchFor, resolveHubOptions, type HubOptions } from "../hub/hub-options.js";
 import type { GlobalOptions } from "./global-options.js";
 import { writeErr } from "./io.js";
 
@@ -9,12 +8,8 @@ export function hubContext(global: GlobalOptions, offline?: boolean): { hub: Hub
     ...(global.cacheDir === undefined ? {} : { cacheDir: global.cacheDir }),
     ...(offline ? { offline: true } : {}),
   });
-  const fetchImpl = createHubFetch({
-    ...(hub.token ? { token: hub.token } : {}),
-    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
-    onRetry: ({ url, delayMs, reason }) => {
-      if (!global.quiet && !global.json) writeErr(`retrying ${url} in ${Math.round(delayMs)} ms (${reason})`);
-    },
+  const fetchImpl = hubFetchFor(hub, ({ url, delayMs, reason }) => {
+    if (!global.quiet && !global.json) writeErr(`retrying ${url} in ${Math.round(delayMs)} ms (${reason})`);
   });
   return { hub, fetch: fetchImpl };
 }

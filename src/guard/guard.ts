@@ -16,6 +16,7 @@ import { snapshotFilePath } from "../hub/cache-layout.js";
 import { fetchLockedFile } from "../hub/fetch-locked-file.js";
 import { resolveHubOptions, type HubOptions } from "../hub/hub-options.js";
 import { pullModels, type PullOptions, type PulledFile } from "../hub/pull.js";
+import type { OnRetry, RetryPolicy } from "../hub/retry.js";
 import { entryFilesOf } from "../runtimes/known-runtimes.js";
 import { onnxruntime, type OnnxLoadOptions } from "../runtimes/onnxruntime/onnxruntime-adapter.js";
 import type { LoadPlan, Loaded, RuntimeAdapter, VerifiedBytes, VerifiedFiles, VerifiedModel } from "../runtimes/runtime-adapter.js";
@@ -65,6 +66,16 @@ export interface ModelGuardOptions {
    * one per model checked by verifyModel, verifyAll and loadAll. A sink that fails only warns.
    */
   audit?: AuditOption;
+  /**
+   * The `fetch` every Hub call of this guard goes through (downloads of locked files that are not
+   * cached), as `@huggingface/hub` functions take one: a proxy, custom TLS, a test's counter.
+   * Default: the global `fetch`.
+   */
+  fetch?: typeof fetch;
+  /** How failed Hub requests are retried (connection errors, 5xx, 429): `{ attempts, baseDelayMs, maxDelayMs }`, each defaulting to DEFAULT_RETRY's. */
+  retry?: Partial<RetryPolicy>;
+  /** Told before each retry of a Hub request: `{ url, attempt, delayMs, reason }`. */
+  onRetry?: OnRetry;
 }
 
 export interface CreateSessionOptions extends OnnxLoadOptions {

@@ -6,8 +6,9 @@ import { checkLock } from "../digest/lock-check.js";
 import { ModelGuardError } from "../errors.js";
 import { cacheWriteError, checkSizeOnDisk, writeFully } from "./cache-write-error.js";
 import { hubHttpError, networkError } from "./hub-fetch.js";
-import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, type RetryPolicy } from "./retry.js";
-import { IdleWatchdog, deadlineSignal, fileDeadlineMs, idleMs, sleepUnless, type HubTimeouts } from "./timeouts.js";
+import type { HubOptions } from "./hub-options.js";
+import { RetryableFailure, isRetryableStatus, retryableStatus, withRetries, type OnRetry, type RetryPolicy } from "./retry.js";
+import { TimeoutReason, deadlineSignal, fileDeadlineMs, idleMs, type HubTimeouts, type IdleWatchdog } from "./timeouts.js";
 
 export interface DownloadRequest {
   hubUrl: string;
@@ -28,7 +29,9 @@ export interface DownloadRequest {
   /** An idle limit per attempt and a deadline for the whole download, retries included. */
   timeouts?: HubTimeouts;
   onProgress?: (bytes: number) => void;
-  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  onRetry?: OnRetry;
+  /** The `fetch` each attempt goes through (the caller's, e.g. `ModelGuard.open({ fetch })`). Default: the global `fetch`. */
+  fetch?: typeof fetch;
 }
 
 export interface DownloadedFile {
@@ -42,6 +45,21 @@ export interface DownloadedFile {
   bytes?: Buffer;
 }
 
+/**
+ * What a download takes from the hub options: where, the token, the limits, the retry policy,
+ * `onRetry` and the caller's `fetch`; every download (pull, a load, add) starts from it.
+ */
+export function downloadOptionsOf(hub: HubOptions): Pick<DownloadRequest, "hubUrl" | "token" | "timeouts" | "retry" | "onRetry" | "fetch"> {
+  return {
+    hubUrl: hub.hubUrl,
+    ...(hub.token ? { token: hub.token } : {}),
+    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
+    ...(hub.retry ? { retry: hub.retry } : {}),
+    ...(hub.onRetry ? { onRetry: hub.onRetry } : {}),
+    ...(hub.fetch ? { fetch: hub.fetch } : {}),
+  };
+}
+
 function resolveUrl(req: DownloadRequest): string {
   const path = req.path.split("/").map(encodeURIComponent).join("/");
   return `${req.hubUrl}/${req.repo}/resolve/${req.revision}/${path}`;
@@ -51,18 +69,15 @@ function unquoteEtag(value: string | null): string | undefined {
   return value?.replace(/^W\//, "").replace(/^"|"$/g, "") || undefined;
 }
 
-class Transient extends Error {}
-
 /**
- * Streams one file from the Hub into a temporary file while hashing it. Connection resets, 5xx and
- * 429 are retried with backoff (honouring `Retry-After`), resuming with `Range` where the server
+ * Streams one file from the Hub into a temporary file while hashing it, through `req.fetch`.
+ * Connection resets, 5xx and 429 are retried in the one retry loop (retry.ts: backoff, `Retry-After`), resuming with `Range` where the server
  * answers 206, restarting where it does not; the hash state always covers exactly the bytes
  * written. A response that runs past the expected size is cut off at once. An attempt that gets
  * no byte for the idle timeout is aborted and retried; the whole download, retries included,
  * fails FETCH_FAILED at its deadline. On any failure the temporary file is removed.
  */
 export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile> {
-  const policy = req.retry ?? DEFAULT_RETRY;
   const url = resolveUrl(req);
   const what = `${req.repo}@${req.revision.slice(0, 12)}: ${req.path}`;
   const tempPath = join(req.tempDir, `.modelguard-${randomBytes(8).toString("hex")}.part`);
@@ -75,42 +90,39 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadedFile
   let etag: string | undefined;
   const deadline = deadlineSignal(fileDeadlineMs(req.timeouts, req.size));
   try {
-    for (let attempt = 1; ; attempt++) {
-      const watchdog = new IdleWatchdog(idleMs(req.timeouts), deadline);
-      try {
-        const response = await request(url, req, sink.written, watchdog.signal);
-        etag ??= unquoteEtag(response.headers.get("X-Linked-Etag") ?? response.headers.get("ETag"));
-        if (sink.written > 0 && !resumesAt(response, sink.written)) {
-          // The server ignored the Range: start over, so the hash covers one copy of the file.
-          sink.written = 0;
-          digests.reset();
-          await file.truncate(0).catch((e: unknown) => Promise.reject(cacheWriteError(what, e)));
+    await withRetries(
+      {
+        url,
+        idleMs: idleMs(req.timeouts),
+        signal: deadline,
+        ...(req.retry ? { policy: req.retry } : {}),
+        ...(req.onRetry ? { onRetry: req.onRetry } : {}),
+      },
+      async ({ watchdog }) => {
+        try {
+          const response = await request(url, req, sink.written, watchdog.signal);
+          etag ??= unquoteEtag(response.headers.get("X-Linked-Etag") ?? response.headers.get("ETag"));
+          if (sink.written > 0 && !resumesAt(response, sink.written)) {
+            // The server ignored the Range: start over, so the hash covers one copy of the file.
+            sink.written = 0;
+            digests.reset();
+            await file.truncate(0).catch((e: unknown) => Promise.reject(cacheWriteError(what, e)));
+          }
+          checkAnnouncedSize(response, req, sink.written, what);
+          await receive(response, sink, watchdog);
+          if (sink.written < req.size) throw new RetryableFailure(`connection closed after ${sink.written} of ${req.size} bytes`);
+        } finally {
+          watchdog.stop();
         }
-        checkAnnouncedSize(response, req, sink.written, what);
-        await receive(response, sink, watchdog);
-        if (sink.written < req.size) throw new Transient(`connection closed after ${sink.written} of ${req.size} bytes`);
-        break;
-      } catch (caught) {
-        if (caught instanceof ModelGuardError) throw caught;
-        if (deadline.aborted) {
-          const why = (deadline.reason as Error).message;
-          throw new ModelGuardError("FETCH_FAILED", `${what}: ${why}, after ${sink.written} of ${req.size} bytes (${url})`, { url });
-        }
-        const timedOut = watchdog.reason;
-        const err = timedOut && !(caught instanceof Transient) ? new Transient(timedOut.message) : caught;
-        if (attempt >= policy.attempts) {
-          throw err instanceof Transient
-            ? new ModelGuardError("FETCH_FAILED", `${what}: ${err.message}, after ${attempt} attempts (${url})`, { url })
-            : networkError(err, url, what);
-        }
-        const delayMs = (err as { retryAfterMs?: number }).retryAfterMs ?? backoffMs(policy, attempt);
-        req.onRetry?.({ attempt, delayMs, reason: (err as Error).message });
-        // Cut short by the deadline: the next attempt then fails at once, naming it.
-        await sleepUnless(delayMs, deadline).catch(() => undefined);
-      } finally {
-        watchdog.stop();
-      }
-    }
+      },
+      {
+        aborted: (_err, reason) => new ModelGuardError("FETCH_FAILED", `${what}: ${reason.message}, after ${sink.written} of ${req.size} bytes (${url})`, { url }),
+        exhausted: (err, attempts) =>
+          err instanceof RetryableFailure || err instanceof TimeoutReason
+            ? new ModelGuardError("FETCH_FAILED", `${what}: ${err.message}, after ${attempts} attempts (${url})`, { url })
+            : networkError(err, url, what),
+      },
+    );
     // What the disk holds, not what was received, is what may be renamed into place.
     await file.sync().catch((err: unknown) => Promise.reject(cacheWriteError(what, err)));
     await checkSizeOnDisk(file, sink.written, what);
@@ -133,15 +145,9 @@ async function request(url: string, req: DownloadRequest, from: number, signal: 
   const headers: Record<string, string> = {};
   if (req.token) headers.Authorization = `Bearer ${req.token}`;
   if (from > 0) headers.Range = `bytes=${from}-`;
-  const response = await fetch(url, { headers, redirect: "follow", signal });
+  const response = await (req.fetch ?? fetch)(url, { headers, redirect: "follow", signal });
   if (response.ok) return response;
-  if (isRetryableStatus(response.status)) {
-    await response.body?.cancel();
-    const err = new Transient(`HTTP ${response.status}`) as Transient & { retryAfterMs?: number };
-    const after = retryAfterMs(response.headers.get("Retry-After"));
-    if (after !== undefined) err.retryAfterMs = after;
-    throw err;
-  }
+  if (isRetryableStatus(response.status)) throw await retryableStatus(response);
   throw await hubHttpError(response, url, `cannot download ${req.repo}@${req.revision.slice(0, 12)}: ${req.path}`);
 }
 
@@ -267,6 +273,6 @@ async function receive(response: Response, sink: Sink, watchdog: IdleWatchdog): 
     // What was received and hashed is written before the retry resumes after it.
     await writer.drain();
     const why = watchdog.reason?.message ?? (err as Error).message;
-    throw new Transient(`connection lost after ${sink.written} bytes: ${why}`);
+    throw new RetryableFailure(`connection lost after ${sink.written} bytes: ${why}`);
   }
 }

@@ -1,15 +1,17 @@
 import { ModelGuardError, withErrorContext } from "../errors.js";
 import type { LockedFile, LockedModel } from "../lockfile/types.js";
-import { downloadFile } from "./download-file.js";
+import { downloadFile, downloadOptionsOf } from "./download-file.js";
 import type { HubOptions } from "./hub-options.js";
-import type { RetryPolicy } from "./retry.js";
+import type { OnRetry, RetryPolicy } from "./retry.js";
 import { blobsFolder, placeLockedFile } from "./store-in-cache.js";
 
 const GIT_FILE_LIMIT = 10 * 1000 * 1000;
 
 export interface FetchProgress {
   onProgress?: (bytes: number) => void;
-  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  /** Default: the hub options' `onRetry`. */
+  onRetry?: OnRetry;
+  /** Default: the hub options' `retry`. */
   retry?: RetryPolicy;
 }
 
@@ -32,8 +34,7 @@ export async function fetchLockedFile(
     Promise.reject(withErrorContext(err, ref)),
   );
   const downloaded = await downloadFile({
-    hubUrl: hub.hubUrl,
-    ...(hub.token ? { token: hub.token } : {}),
+    ...downloadOptionsOf(hub),
     repo: entry.repo,
     revision: entry.revision,
     path: ref.file,
@@ -46,7 +47,6 @@ export async function fetchLockedFile(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
-    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
   }).catch((err: unknown) => {
     throw err instanceof ModelGuardError && err.model === undefined ? withErrorContext(err, { prefix: `model ${ref.model}`, ...ref }) : err;
   });

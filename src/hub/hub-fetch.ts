@@ -1,7 +1,7 @@
 import { ModelGuardError } from "../errors.js";
 import { escapeForTerminal } from "../terminal-text.js";
-import { DEFAULT_RETRY, backoffMs, isRetryableStatus, retryAfterMs, type RetryPolicy } from "./retry.js";
-import { IdleWatchdog, idleMs, sleepUnless, type HubTimeouts } from "./timeouts.js";
+import { isRetryableStatus, retryableStatus, withRetries, type OnRetry, type RetryPolicy } from "./retry.js";
+import { idleMs, type IdleWatchdog, type HubTimeouts } from "./timeouts.js";
 
 /** The Hub's own account of a failed request (`X-Error-Code`, `X-Error-Message`), made readable. */
 const HUB_ERROR_HINTS: Record<string, string> = {
@@ -69,57 +69,50 @@ export interface HubFetchOptions {
   /** The idle limit per attempt (a caller's `init.signal` carries the operation's deadline). */
   timeouts?: HubTimeouts;
   /** Called before each retry, e.g. to tell the user. */
-  onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
+  onRetry?: OnRetry;
+  /** The `fetch` each attempt goes through (a caller's, as `@huggingface/hub` functions take one). Default: the global `fetch`. */
+  fetch?: typeof fetch;
 }
 
 /** The most an API answer (model info, a page of a tree listing) may hold: a hostile Hub could send gigabytes. */
 export const MAX_API_BODY = 64 * 1024 * 1024;
 
-const NEVER = new AbortController().signal;
-
 /**
  * A `fetch` for `@huggingface/hub`'s API calls: adds the token, retries connection errors, 5xx and
- * 429 (honouring `Retry-After`), and turns a final failure into FETCH_FAILED carrying the status,
- * the URL and the Hub's `X-Error-Code` (which `@huggingface/hub`'s own errors drop). An attempt that
- * gets no byte for the idle timeout, headers or body, is aborted (and retried while no body was
- * handed on); a body over MAX_API_BODY is cut off; the caller's `init.signal` (a deadline) ends it all.
+ * 429 (honouring `Retry-After`) in the one retry loop (retry.ts), and turns a final failure into
+ * FETCH_FAILED carrying the status, the URL and the Hub's `X-Error-Code` (which `@huggingface/hub`'s
+ * own errors drop). An attempt that gets no byte for the idle timeout, headers or body, is aborted
+ * (and retried while no body was handed on); a body over MAX_API_BODY is cut off; the caller's
+ * `init.signal` (a deadline) ends it all.
  */
 export function createHubFetch(options: HubFetchOptions = {}): typeof fetch {
-  const policy = options.retry ?? DEFAULT_RETRY;
+  const baseFetch = options.fetch ?? fetch;
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const headers = new Headers(init?.headers);
     if (options.token && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${options.token}`);
     const operation = init?.signal ?? undefined;
-    for (let attempt = 1; ; attempt++) {
-      const watchdog = new IdleWatchdog(idleMs(options.timeouts), operation);
-      let response: Response;
-      try {
-        response = await fetch(input, { ...init, headers, signal: watchdog.signal });
-      } catch (err) {
+    return withRetries(
+      {
+        url,
+        idleMs: idleMs(options.timeouts),
+        ...(options.retry ? { policy: options.retry } : {}),
+        ...(operation ? { signal: operation } : {}),
+        ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      },
+      async ({ last, watchdog }) => {
+        const response = await baseFetch(input, { ...init, headers, signal: watchdog.signal });
+        if (response.ok) return watchBody(response, watchdog);
+        if (isRetryableStatus(response.status) && !last) throw await retryableStatus(response);
+        const error = await hubHttpError(response, url, "request failed");
         watchdog.stop();
-        if (operation?.aborted) throw new ModelGuardError("FETCH_FAILED", `request failed: ${(operation.reason as Error).message} (${url})`, { url, cause: err });
-        const reason = watchdog.reason ?? err;
-        if (attempt >= policy.attempts) throw networkError(reason, url, "request failed");
-        const delayMs = backoffMs(policy, attempt);
-        options.onRetry?.({ url, attempt, delayMs, reason: (reason as Error).message });
-        await sleepUnless(delayMs, operation ?? NEVER).catch(() => undefined);
-        continue;
-      }
-      if (response.ok || !isRetryableStatus(response.status) || attempt >= policy.attempts) {
-        if (!response.ok) {
-          const error = await hubHttpError(response, url, "request failed");
-          watchdog.stop();
-          throw error;
-        }
-        return watchBody(response, watchdog);
-      }
-      watchdog.stop();
-      const delayMs = retryAfterMs(response.headers.get("Retry-After")) ?? backoffMs(policy, attempt);
-      await response.body?.cancel();
-      options.onRetry?.({ url, attempt, delayMs, reason: `HTTP ${response.status}` });
-      await sleepUnless(delayMs, operation ?? NEVER).catch(() => undefined);
-    }
+        throw error;
+      },
+      {
+        aborted: (err, reason) => new ModelGuardError("FETCH_FAILED", `request failed: ${reason.message} (${url})`, { url, cause: err }),
+        exhausted: (err) => networkError(err, url, "request failed"),
+      },
+    );
   };
 }
 

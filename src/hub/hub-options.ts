@@ -1,4 +1,6 @@
 import { resolveCacheDir } from "./cache-layout.js";
+import { createHubFetch } from "./hub-fetch.js";
+import { resolveRetry, type OnRetry, type RetryPolicy } from "./retry.js";
 import { resolveTimeouts, type HubTimeouts } from "./timeouts.js";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
@@ -11,6 +13,12 @@ export interface HubOptions {
   cacheDir: string;
   /** Idle and overall limits on requests to the Hub (see timeouts.ts); the defaults when absent. */
   timeouts?: HubTimeouts;
+  /** How every Hub call (API and download) is retried (retry.ts); DEFAULT_RETRY when absent. */
+  retry?: RetryPolicy;
+  /** Told of every retry of every Hub call, unless a call is given its own. */
+  onRetry?: OnRetry;
+  /** The `fetch` every Hub call goes through, API calls and downloads; the global one when absent. */
+  fetch?: typeof fetch;
 }
 
 export interface HubOptionsInput {
@@ -19,6 +27,9 @@ export interface HubOptionsInput {
   offline?: boolean;
   cacheDir?: string;
   timeouts?: Partial<HubTimeouts>;
+  retry?: Partial<RetryPolicy>;
+  onRetry?: OnRetry;
+  fetch?: typeof fetch;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -36,5 +47,19 @@ export function resolveHubOptions(input: HubOptionsInput = {}): HubOptions {
     offline: input.offline ?? envFlag(env.HF_HUB_OFFLINE),
     cacheDir: resolveCacheDir(input.cacheDir, env),
     timeouts: resolveTimeouts(input.timeouts, env),
+    retry: resolveRetry(input.retry),
+    ...(input.onRetry ? { onRetry: input.onRetry } : {}),
+    ...(input.fetch ? { fetch: input.fetch } : {}),
   };
+}
+
+/** The `fetch` for `@huggingface/hub`'s API calls made with these options: token, timeouts, retry policy, `onRetry` and the caller's `fetch`. */
+export function hubFetchFor(hub: HubOptions, onRetry: OnRetry | undefined = hub.onRetry): typeof fetch {
+  return createHubFetch({
+    ...(hub.token ? { token: hub.token } : {}),
+    ...(hub.timeouts ? { timeouts: hub.timeouts } : {}),
+    ...(hub.retry ? { retry: hub.retry } : {}),
+    ...(onRetry ? { onRetry } : {}),
+    ...(hub.fetch ? { fetch: hub.fetch } : {}),
+  });
 }

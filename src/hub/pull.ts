@@ -5,6 +5,7 @@ import type { Lockfile } from "../lockfile/types.js";
 import { snapshotFilePath } from "./cache-layout.js";
 import { fetchLockedFile, type FetchProgress } from "./fetch-locked-file.js";
 import type { HubOptions } from "./hub-options.js";
+import type { RetryInfo } from "./retry.js";
 import { removeStaleParts } from "./stale-parts.js";
 import { blobsDir } from "./store-in-cache.js";
 
@@ -23,7 +24,7 @@ export interface PullOptions {
   /** Called when a file is about to be downloaded (not for files already cached). */
   onStart?: (file: { model: string; file: string; size: number }) => void;
   onProgress?: (file: { model: string; file: string }, bytes: number) => void;
-  onRetry?: (file: { model: string; file: string }, info: { attempt: number; delayMs: number; reason: string }) => void;
+  onRetry?: (file: { model: string; file: string }, info: RetryInfo) => void;
   onDone?: (file: PulledFile) => void;
 }
 
@@ -58,7 +59,7 @@ export async function pullModels(lockfile: Lockfile, names: readonly string[], h
             await fetchLockedFile(hub, ref, entry, locked, {
               ...(options.retry ? { retry: options.retry } : {}),
               onProgress: (bytes) => options.onProgress?.(ref, bytes),
-              onRetry: (info) => options.onRetry?.(ref, info),
+              ...(options.onRetry ? { onRetry: (info: RetryInfo) => options.onRetry?.(ref, info) } : {}),
             });
           }
           const done: PulledFile = { model, file, size: locked.size, status };
