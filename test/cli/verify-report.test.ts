@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { appendFile, rm, writeFile } from "node:fs/promises";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -63,6 +64,11 @@ describe("the verify report", () => {
     expectValid(report);
     expect(report.models[0].files[0]).toMatchObject({ path: "weights.bin", ok: false, bytesChecked: 1000, error: { code: "DIGEST_MISMATCH" } });
     expect(report.summary.bytesChecked).toBe(1000);
+    // What the lock says and what the file was, as fields (the schema above allows them).
+    expect(report.models[0].files[0].error).toMatchObject({
+      expected: { size: 1000, sha256: s.lockfile.models.b!.files["weights.bin"]!.sha256 },
+      actual: { size: 1000, sha256: createHash("sha256").update(bytes).digest("hex") },
+    });
     expect(report.models[0].files[0].error.message).toMatch(/run `modelguard pull b` to replace it from the Hub, or find out what changed it/);
     const text = await runCli([...s.g, "verify", "--key", s.keys.publicPath, "--allow-unsigned", "b"]);
     expect(text.stderr).toMatch(/^FAIL \[DIGEST_MISMATCH\] model b: weights\.bin has sha256 [0-9a-f]{64}, the lockfile says [0-9a-f]{64}; .*run `modelguard pull b`/m);
