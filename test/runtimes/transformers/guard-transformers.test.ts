@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { env, pipeline, type Tensor } from "@huggingface/transformers";
 import { ModelGuard } from "../../../src/guard/guard.js";
 import { isModelGuardError, type ErrorCode } from "../../../src/errors.js";
@@ -11,6 +11,7 @@ import { TransformersFileServer } from "../../../src/runtimes/transformers/trans
 import { tinyBertConfig, tinyBertFiles } from "../../../examples/tiny-bert.js";
 import { makeCachedModels, REVISION, tempDir } from "../../helpers/fixtures.js";
 import { rejection } from "../../helpers/errors.js";
+import { refuseNetworkInEachTest } from "../../helpers/refuse-network.js";
 import { expectValidAuditEvent } from "../../helpers/audit-schema.js";
 import type { AuditEvent } from "../../../src/audit/audit-event.js";
 
@@ -31,21 +32,10 @@ const ENV_FIELDS = [
   "experimental_useCrossOriginStorage",
 ] as const;
 const original = Object.fromEntries(ENV_FIELDS.map((k) => [k, env[k]]));
-const originalFetch = globalThis.fetch;
-
-let fetchCalls: string[] = [];
+const network = refuseNetworkInEachTest();
 let dirs: string[] = [];
 
-beforeEach(() => {
-  fetchCalls = [];
-  globalThis.fetch = ((input: unknown) => {
-    fetchCalls.push(String(input));
-    return Promise.reject(new Error(`network access in a test: ${String(input)}`));
-  }) as typeof fetch;
-});
-
 afterEach(async () => {
-  globalThis.fetch = originalFetch;
   Object.assign(env, original);
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   dirs = [];
@@ -74,7 +64,7 @@ function guardEnv(guard: ModelGuard) {
   const handle = guardTransformers(env, guard);
   const guardFetch = env.fetch;
   env.fetch = (input: string | URL, init?: unknown) => {
-    fetchCalls.push(`env.fetch ${String(input)}`);
+    network.calls.push(`env.fetch ${String(input)}`);
     return guardFetch(input, init);
   };
   return handle;
@@ -148,7 +138,7 @@ describe("guardTransformers", () => {
       } finally {
         handle.dispose();
       }
-      expect(fetchCalls).toEqual([]);
+      expect(network.calls).toEqual([]);
     });
   }
 
@@ -169,7 +159,7 @@ describe("guardTransformers", () => {
     } finally {
       handle.dispose();
     }
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("refuses a repo the lockfile does not lock, and a file it does not lock, naming the add command", async () => {
@@ -197,7 +187,7 @@ describe("guardTransformers", () => {
     } finally {
       handle.dispose();
     }
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("answers main and no revision from the locked commit, serves the locked commit, and refuses any other revision", async () => {
@@ -215,7 +205,7 @@ describe("guardTransformers", () => {
     } finally {
       handle.dispose();
     }
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("never reads transformers.js's local model folder or writes its file cache", async () => {
@@ -240,7 +230,7 @@ describe("guardTransformers", () => {
       handle.dispose();
     }
     expect(existsSync(cacheDir)).toBe(false);
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("dispose() puts every env setting back, and a second guard on a guarded env is refused", async () => {
@@ -286,7 +276,7 @@ describe("guardTransformers and external data", () => {
     const honest = await naiveCacheEmbeddings(tinyBertFiles());
     expect(Array.from(honest.data as Float32Array)).toEqual(Array.from((await unguardedEmbeddings(tinyBertFiles())).data as Float32Array));
     expect(Array.from(planted.data as Float32Array)).not.toEqual(Array.from(honest.data as Float32Array));
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("refuses a graph whose external data the config does not declare, before onnxruntime sees it", async () => {
@@ -299,7 +289,7 @@ describe("guardTransformers and external data", () => {
     } finally {
       handle.dispose();
     }
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("serves the declared, locked external data, not a planted copy in the working directory", async () => {
@@ -335,7 +325,7 @@ describe("guardTransformers and external data", () => {
     } finally {
       handle.dispose();
     }
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("on transformers.js 3.x (which never passes external data in Node), refuses external-data graphs and serves single-file ones", async () => {
@@ -357,7 +347,7 @@ describe("guardTransformers and external data", () => {
     } finally {
       (env as { version: string }).version = version;
     }
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { readdir, readFile, rename, rm, writeFile, open } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { env, pipeline } from "@huggingface/transformers";
 import { ModelGuard } from "../../../src/guard/guard.js";
 import { isModelGuardError, type ErrorCode } from "../../../src/errors.js";
@@ -9,6 +9,7 @@ import { guardTransformers } from "../../../src/transformers.js";
 import { tinyBertConfig, tinyBertFiles, tinyBertGraph } from "../../../examples/tiny-bert.js";
 import { makeCachedModels, REVISION, tempDir } from "../../helpers/fixtures.js";
 import { rejection } from "../../helpers/errors.js";
+import { refuseNetworkInEachTest } from "../../helpers/refuse-network.js";
 
 // guardTransformers(env, guard, { serve: "copies" }): graphs and their external data reach
 // onnxruntime as paths of private verified copies. The rest of the behaviour (refusals, pins, no
@@ -17,20 +18,10 @@ import { rejection } from "../../helpers/errors.js";
 const REPO = "modelguard-tests/tiny-bert";
 const TEXT = ["Hello world, the cat sat!", "verified bytes load fast"];
 const saved = { ...env };
-const originalFetch = globalThis.fetch;
-let fetchCalls: string[] = [];
+const network = refuseNetworkInEachTest();
 let dirs: string[] = [];
 
-beforeEach(() => {
-  fetchCalls = [];
-  globalThis.fetch = ((input: unknown) => {
-    fetchCalls.push(String(input));
-    return Promise.reject(new Error(`network access in a test: ${String(input)}`));
-  }) as typeof fetch;
-});
-
 afterEach(async () => {
-  globalThis.fetch = originalFetch;
   Object.assign(env, saved);
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   dirs = [];
@@ -77,7 +68,7 @@ describe("guardTransformers serve: copies", () => {
       const bytes = await embeddings(guard, "bytes");
       expect(await embeddings(guard, "copies")).toEqual(bytes);
       expect(await filesUnder(copyDir)).toEqual([]);
-      expect(fetchCalls).toEqual([]);
+      expect(network.calls).toEqual([]);
     });
   }
 
@@ -118,7 +109,7 @@ describe("guardTransformers serve: copies", () => {
       await next.dispose();
     }
     expect(await filesUnder(copyDir)).toEqual([]);
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 
   it("by default serves a graph up to 1 MiB (with its data) as bytes and a larger one as a copy, computing the same", async () => {
@@ -189,6 +180,6 @@ describe("guardTransformers serve: copies", () => {
       await h3.dispose();
     }
     expect(await filesUnder(copyDir)).toEqual([]);
-    expect(fetchCalls).toEqual([]);
+    expect(network.calls).toEqual([]);
   });
 });
