@@ -29,8 +29,8 @@ function packedFiles(): string[] {
 describe("the npm package", () => {
   const files = packedFiles();
 
-  it("ships the library, the CLI, LICENSE (Apache-2.0 full text) and the verify report schema", () => {
-    expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "bin/modelguard.js", "dist/index.js", "dist/index.d.ts", "docs/verify-report.schema.json"]));
+  it("ships the library, the CLI, LICENSE (Apache-2.0 full text) and the schemas of the report, the lockfile and audit events", () => {
+    expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "bin/modelguard.js", "dist/index.js", "dist/index.d.ts", "docs/verify-report.schema.json", "docs/lockfile.schema.json", "docs/audit-event.schema.json"]));
     const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { license: string; bin: Record<string, string>; exports: Record<string, Record<string, string>> };
     expect(pkg.license).toBe("Apache-2.0");
     const license = readFileSync(`${root}LICENSE`, "utf8");
@@ -42,7 +42,7 @@ describe("the npm package", () => {
   });
 
   it("holds nothing but those: no tests, fixtures, examples, benchmarks, local Hub or test builders", () => {
-    const unexpected = files.filter((f) => !/^(LICENSE|README\.md|package\.json|bin\/modelguard\.js|docs\/verify-report\.schema\.json|dist\/.+\.(js|d\.ts))$/.test(f));
+    const unexpected = files.filter((f) => !/^(LICENSE|README\.md|package\.json|bin\/modelguard\.js|docs\/(verify-report|lockfile|audit-event)\.schema\.json|dist\/.+\.(js|d\.ts))$/.test(f));
     expect(unexpected).toEqual([]);
     expect(files.filter((f) => /build-model/.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith("dist/") && /(^|\/)(test|fixtures?)(\/|\.)/.test(f))).toEqual([]);
