@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { ModelGuardError } from "../errors.js";
 import { readPublicKeyFile } from "../keys/key-files.js";
 import { decodeBlobSignature, verifyBlob } from "../signing/blob-signature.js";
-import { parseJson } from "../signing/model-signing/read-bundle.js";
+import { parseJson } from "../signing/sigstore/read-bundle.js";
 import { verifyBlobBundle } from "../signing/sigstore/blob-bundle.js";
 import { checkIdentityPolicy, type IdentityPolicy } from "../signing/sigstore/identity.js";
 import { loadTrustedRoot } from "../signing/sigstore/trusted-root.js";

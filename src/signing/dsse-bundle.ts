@@ -1,14 +1,15 @@
 /**
  * Writing DSSE envelopes into Sigstore bundles for offline signatures (a key, or a certificate
- * chain); reading and verifying them is the model-signing pipeline's job.
+ * chain), and the one check of a DSSE signature with a public key (`verifyDsseSignature`), which
+ * every verifier uses; which key to trust is the model-signing pipeline's and sigstore-js's job.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { BUNDLE_V03_MEDIA_TYPE, bundleFromJSON, bundleToJSON, type SerializedBundle } from "@sigstore/bundle";
-import { dsse } from "@sigstore/core";
+import { BUNDLE_V03_MEDIA_TYPE, bundleToJSON, type SerializedBundle } from "@sigstore/bundle";
 import { ModelGuardError } from "../errors.js";
 import { publicKeyId } from "../keys/load-key.js";
-import { signDer } from "./ecdsa.js";
-import { readTraditionalBundle } from "./model-signing/read-bundle.js";
+import { signDer, verifyDer } from "./ecdsa.js";
+import { pae, paeCompat } from "./model-signing/dsse-pae.js";
+import { MODEL_SIGNATURE, readBundle } from "./sigstore/read-bundle.js";
 import type { Certificate } from "./model-signing/x509-chain.js";
 
 type Content = { dsseEnvelope: SerializedBundle["dsseEnvelope"] } | { messageSignature: SerializedBundle["messageSignature"] };
@@ -22,7 +23,7 @@ function offlineBundle(content: Content, material: { publicKey: { hint: string }
   const serialized = { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: { ...material, tlogEntries: [] }, ...content };
   // A round trip through the parser that will read it: what we write is what is read back.
   // sigstore-js refuses a chain in a v0.3 bundle, so chains go through model_signing's reader.
-  const bundle = bundleToJSON("publicKey" in material ? bundleFromJSON(serialized) : readTraditionalBundle(serialized));
+  const bundle = bundleToJSON("publicKey" in material ? readBundle(serialized) : readBundle(serialized, { traditional: true, malformed: MODEL_SIGNATURE }));
   // Empty values protobuf JSON drops are put back as model_signing writes them: the log list,
   // which its reader requires, and each DSSE signature's empty keyid.
   const written = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } };
@@ -36,7 +37,7 @@ export function keySignedBundle(content: Content, publicKey: KeyObject): Seriali
 }
 
 function dsseEnvelope(payloadType: string, payload: Buffer, privateKey: KeyObject): SerializedBundle["dsseEnvelope"] {
-  const signature = signDer(dsse.preAuthEncoding(payloadType, payload), privateKey);
+  const signature = signDer(pae(payloadType, payload), privateKey);
   return { payload: payload.toString("base64"), payloadType, signatures: [{ sig: signature.toString("base64"), keyid: "" }] };
 }
 
@@ -64,4 +65,19 @@ export function signDsseBundleWithCertificate(payloadType: string, payload: Buff
     { dsseEnvelope: dsseEnvelope(payloadType, payload, privateKey) },
     { x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.der.toString("base64") })) } },
   );
+}
+
+/**
+ * A DSSE envelope's signature over PAE(payloadType, payload) verifies with `key`: DER ECDSA with
+ * the hash of the key's curve, as cosign, sigstore-go and model_signing sign. `compat` also
+ * accepts model_signing 0.2's broken encoding, which its verifier still accepts for keys.
+ */
+export function verifyDsseSignature(
+  envelope: { payloadType: string; payload: Buffer },
+  signature: Uint8Array,
+  key: KeyObject,
+  options: { compat?: boolean } = {},
+): boolean {
+  if (verifyDer(pae(envelope.payloadType, envelope.payload), signature, key)) return true;
+  return options.compat === true && verifyDer(paeCompat(envelope.payloadType, envelope.payload), signature, key);
 }

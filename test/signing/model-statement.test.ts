@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parsePublicKey } from "../../src/keys/load-key.js";
-import { readTraditionalBundle } from "../../src/signing/model-signing/read-bundle.js";
+import { MODEL_SIGNATURE, readDsseBundle } from "../../src/signing/sigstore/read-bundle.js";
 import { verifyWithKeys } from "../../src/signing/model-signing/verify-with-key.js";
 import { buildModelStatement, sortResources } from "../../src/signing/model-statement.js";
 import { sha256Hex } from "../../src/digest/sha256.js";
+
+const readTraditionalBundle = (json: unknown) => readDsseBundle(json, { traditional: true, malformed: MODEL_SIGNATURE });
 
 const vectors = new URL("../fixtures/vectors/model-signing/", import.meta.url);
 

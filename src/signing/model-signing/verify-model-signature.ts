@@ -15,11 +15,11 @@ import { ModelGuardError } from "../../errors.js";
 import { escapeForTerminal } from "../../terminal-text.js";
 import { verifySigstoreBundle } from "../sigstore/verify-bundle.js";
 import { checkIdentityPolicy, type IdentityPolicy } from "../sigstore/identity.js";
+import { MODEL_SIGNATURE, parseJson, readDsseBundle } from "../sigstore/read-bundle.js";
 import { loadTrustedRoot } from "../sigstore/trusted-root.js";
 import { assertManifestMatches, type CompareOptions } from "./compare-manifest.js";
 import type { ResourceDigests } from "./hash-model-files.js";
 import { ignoreSet, isIgnored } from "./ignore-paths.js";
-import { parseJson, readSigstoreBundle, readTraditionalBundle } from "./read-bundle.js";
 import { normalizeResourceName, unsafeResourceName } from "./resource-name.js";
 import { readSignedManifest, type SignedManifest } from "./signed-manifest.js";
 import type { ModelSigner, VerifiedPayload } from "./signer.js";
@@ -81,11 +81,11 @@ async function verifySigner(json: unknown, method: Method, trust: ModelSignature
         const which = typeof hint === "string" && hint !== "" ? `key ${escapeForTerminal(hint)}` : "a key";
         throw new ModelGuardError("UNTRUSTED_SIGNER", `the model is signed by ${which}; no key was given to trust (--key)`);
       }
-      return verifyWithKeys(readTraditionalBundle(json), trust.keys);
+      return verifyWithKeys(readDsseBundle(json, { traditional: true, malformed: MODEL_SIGNATURE }), trust.keys);
     case "certificate":
-      return verifyWithCertificateChain(readTraditionalBundle(json), trust.certificateRoots ?? []);
+      return verifyWithCertificateChain(readDsseBundle(json, { traditional: true, malformed: MODEL_SIGNATURE }), trust.certificateRoots ?? []);
     case "sigstore": {
-      const bundle = readSigstoreBundle(json);
+      const bundle = readDsseBundle(json, { malformed: MODEL_SIGNATURE });
       trust.identities?.forEach(checkIdentityPolicy);
       const trustedRoot = trust.trustedRoot ?? (await loadTrustedRoot());
       const signer = verifySigstoreBundle(bundle, { trustedRoot, identities: trust.identities ?? [] });

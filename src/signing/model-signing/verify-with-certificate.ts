@@ -4,9 +4,8 @@
  */
 import { ModelGuardError } from "../../errors.js";
 import { supportedCurve } from "../../keys/key-types.js";
-import { verifyDer } from "../ecdsa.js";
-import { pae } from "./dsse-pae.js";
-import type { DsseBundle } from "./read-bundle.js";
+import { verifyDsseSignature } from "../dsse-bundle.js";
+import type { DsseBundle } from "../sigstore/read-bundle.js";
 import type { VerifiedPayload } from "./signer.js";
 import { canSign, parseCertificate, verifyCertificateChain, type Certificate } from "./x509-chain.js";
 
@@ -43,7 +42,7 @@ export function verifyWithCertificateChain(bundle: DsseBundle, trusted: readonly
     throw new ModelGuardError("UNTRUSTED_SIGNER", (err as Error).message);
   }
   const envelope = bundle.content.dsseEnvelope;
-  if (!verifyDer(pae(envelope.payloadType, envelope.payload), envelope.signatures[0]!.sig, key)) {
+  if (!verifyDsseSignature(envelope, envelope.signatures[0]!.sig, key)) {
     throw new ModelGuardError("SIGNATURE_INVALID", "the signature does not verify with the signing certificate's key (the signature or the signed statement was altered)");
   }
   return {

@@ -6,9 +6,8 @@ import type { KeyObject } from "node:crypto";
 import { ModelGuardError } from "../../errors.js";
 import { escapeForTerminal } from "../../terminal-text.js";
 import { publicKeyId } from "../../keys/load-key.js";
-import { verifyDer } from "../ecdsa.js";
-import { pae, paeCompat } from "./dsse-pae.js";
-import type { DsseBundle } from "./read-bundle.js";
+import { verifyDsseSignature } from "../dsse-bundle.js";
+import type { DsseBundle } from "../sigstore/read-bundle.js";
 import type { VerifiedPayload } from "./signer.js";
 
 export function verifyWithKeys(bundle: DsseBundle, keys: readonly KeyObject[]): VerifiedPayload {
@@ -33,10 +32,9 @@ export function verifyWithKeys(bundle: DsseBundle, keys: readonly KeyObject[]): 
     const trusted = ids.map((k) => k.id).join(", ");
     throw new ModelGuardError("UNTRUSTED_SIGNER", `the model was signed by key ${shownHint}, which is not trusted (trusted: ${trusted})`);
   }
-  const signed = pae(envelope.payloadType, envelope.payload);
   for (const { key, id } of candidates) {
-    // The second encoding is model_signing 0.2's, which its verifier still accepts for keys.
-    if (verifyDer(signed, signature, key) || verifyDer(paeCompat(envelope.payloadType, envelope.payload), signature, key)) {
+    // compat: model_signing 0.2's encoding too, which its verifier still accepts for keys.
+    if (verifyDsseSignature(envelope, signature, key, { compat: true })) {
       return { payloadType: envelope.payloadType, payload: envelope.payload, signer: { method: "key", keyId: id } };
     }
   }

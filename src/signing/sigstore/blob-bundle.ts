@@ -3,31 +3,15 @@
  * a message signature or a DSSE envelope, or cosign's legacy bundle JSON), verified offline.
  */
 import { createHash, type KeyObject } from "node:crypto";
-import { bundleFromJSON, type Bundle, type SerializedBundle } from "@sigstore/bundle";
+import type { Bundle, SerializedBundle } from "@sigstore/bundle";
 import { ModelGuardError } from "../../errors.js";
 import { keySignedBundle } from "../dsse-bundle.js";
 import { curveForHash, curveForSigstoreHash } from "../../keys/ecdsa-curves.js";
 import { hashForKey } from "../ecdsa.js";
 import { IN_TOTO_PAYLOAD_TYPE } from "../model-statement.js";
+import { readBundle } from "./read-bundle.js";
 import { cosignLegacyToSigstoreJson, isCosignLegacyBundle } from "./cosign-legacy-bundle.js";
 import { verifySigstoreBundle, type SigstoreSigner, type SigstoreTrust } from "./verify-bundle.js";
-
-/** The bundle JSON as a validated Sigstore bundle; cosign's legacy format is converted first. */
-export function readBlobBundle(json: unknown, blob: Buffer): Bundle {
-  const input = isCosignLegacyBundle(json)
-    ? cosignLegacyToSigstoreJson(json, createHash("sha256").update(blob).digest("base64"))
-    : json;
-  try {
-    return bundleFromJSON(input);
-  } catch (cause) {
-    const fields = (cause as { fields?: string[] }).fields;
-    throw new ModelGuardError(
-      "SIGNATURE_MALFORMED",
-      `not a valid Sigstore bundle: ${(cause as Error).message}${fields?.length ? ` (${fields.join(", ")})` : ""}`,
-      { cause },
-    );
-  }
-}
 
 /**
  * What the bundle signs must be this blob. A message signature is over the blob itself, and
@@ -63,7 +47,9 @@ function checkArtifact(bundle: Bundle, blob: Buffer): void {
 
 /** Verifies `blob` against its bundle: artifact binding, then the Sigstore checks and the trust policy. */
 export function verifyBlobBundle(blob: Buffer, bundleJson: unknown, trust: SigstoreTrust): SigstoreSigner {
-  const bundle = readBlobBundle(bundleJson, blob);
+  // cosign's legacy format is converted first; then the one bundle reader.
+  const json = isCosignLegacyBundle(bundleJson) ? cosignLegacyToSigstoreJson(bundleJson, createHash("sha256").update(blob).digest("base64")) : bundleJson;
+  const bundle = readBundle(json);
   checkArtifact(bundle, blob);
   return verifySigstoreBundle(bundle, trust, bundle.content.$case === "messageSignature" ? blob : undefined);
 }

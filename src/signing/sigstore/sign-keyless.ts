@@ -5,9 +5,10 @@
  * offline later. It is verified here, at once, against the trusted root the verifiers will use:
  * a Fulcio or Rekor the root does not know fails at signing time, not at the deploy.
  */
-import { bundleFromJSON, type SerializedBundle } from "@sigstore/bundle";
+import type { SerializedBundle } from "@sigstore/bundle";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
 import { ModelGuardError } from "../../errors.js";
+import { readBundle } from "./read-bundle.js";
 import { verifySigstoreBundle } from "./verify-bundle.js";
 
 export const PUBLIC_GOOD_FULCIO_URL = "https://fulcio.sigstore.dev";
@@ -81,7 +82,7 @@ export async function signDsseKeyless(
   let signer;
   try {
     // Whoever Fulcio certified is reported, not judged: the verifier's policy judges it.
-    signer = verifySigstoreBundle(bundleFromJSON(bundle), { trustedRoot: options.trustedRoot, identities: [{ subjectPattern: "[^]*", issuerPattern: "[^]*" }] });
+    signer = verifySigstoreBundle(readBundle(bundle), { trustedRoot: options.trustedRoot, identities: [{ subjectPattern: "[^]*", issuerPattern: "[^]*" }] });
   } catch (err) {
     if (!(err instanceof ModelGuardError)) throw err;
     throw new ModelGuardError(

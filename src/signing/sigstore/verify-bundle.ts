@@ -7,10 +7,9 @@ import type { KeyObject } from "node:crypto";
 import type { Bundle } from "@sigstore/bundle";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
 import { PolicyError, Verifier, VerificationError, toSignedEntity, toTrustMaterial, type SignedEntity } from "@sigstore/verify";
-import { dsse } from "@sigstore/core";
 import { ModelGuardError } from "../../errors.js";
 import { publicKeyId } from "../../keys/load-key.js";
-import { verifyDer } from "../ecdsa.js";
+import { verifyDsseSignature } from "../dsse-bundle.js";
 import { describePolicy, matchesIdentity, type IdentityPolicy } from "./identity.js";
 
 export interface SigstoreTrust {
@@ -43,14 +42,13 @@ function withCurveHashForDsse(entity: SignedEntity, bundle: Bundle): SignedEntit
   if (bundle.content.$case !== "dsseEnvelope") return entity;
   const envelope = bundle.content.dsseEnvelope;
   const inner = entity.signature;
-  const signed = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
   const signature: SignedEntity["signature"] = {
     get signature() {
       return inner.signature;
     },
     compareSignature: (sig) => inner.compareSignature(sig),
     compareDigest: (digest) => inner.compareDigest(digest),
-    verifySignature: (key) => (key.asymmetricKeyType === "ec" ? verifyDer(signed, inner.signature, key) : inner.verifySignature(key)),
+    verifySignature: (key) => (key.asymmetricKeyType === "ec" ? verifyDsseSignature(envelope, inner.signature, key) : inner.verifySignature(key)),
   };
   return { ...entity, signature };
 }
