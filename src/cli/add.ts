@@ -6,19 +6,23 @@ import { writeErr, writeOut } from "./io.js";
 import { collect } from "./collect.js";
 import { describeSigner } from "../signing/describe-signer.js";
 import { isQuantizationTag } from "../gguf/gguf-files.js";
+import { trustFlags, type TrustFlags } from "./trust-flags.js";
 
-interface Options {
+interface Options extends TrustFlags {
   name?: string;
   include?: string[];
   exclude?: string[];
   preset?: string[];
   update?: boolean;
-  key?: string[];
-  identity?: string;
-  identityProvider?: string;
-  trustedRoot?: string;
   signature?: string;
 }
+
+const TRUST = trustFlags({
+  key: "verify and record the publisher's model.sig with this public key (repeatable)",
+  identity: "verify and record the publisher's keyless model.sig: certificate identity (exact)",
+  identityProvider: "OIDC issuer of --identity (exact)",
+  trustedRoot: "Sigstore trusted_root.json for --identity (default: the public-good root)",
+});
 
 /**
  * `org/name[:TAG][@rev]`, also with node-llama-cpp's `hf:` prefix: the ref may itself hold '/'
@@ -42,7 +46,7 @@ function parseRepoArg(arg: string): { repo: string; ref?: string; quantization?:
 }
 
 export function registerAdd(program: Command): void {
-  program
+  const command = program
     .command("add")
     .description("lock a model from the Hub: resolve the ref to a commit, download and hash the files, write the lockfile entry")
     .argument("<repo>", "REPO[:QUANT][@REV]: a Hub model repo, a GGUF quantization tag (Q4_K_M, as node-llama-cpp's hf: URIs), and a branch, tag or commit (default main)")
@@ -54,35 +58,18 @@ export function registerAdd(program: Command): void {
       "lock exactly the files a transformers.js pipeline asks for, e.g. feature-extraction or feature-extraction:q8 (repeatable; needs @huggingface/transformers installed)",
       collect,
     )
-    .option("--update", "re-pin a model that is already locked, to what the ref names now")
-    .option("--key <pub>", "verify and record the publisher's model.sig with this public key (repeatable)", collect)
-    .option("--identity <id>", "verify and record the publisher's keyless model.sig: certificate identity (exact)")
-    .option("--identity-provider <iss>", "OIDC issuer of --identity (exact)")
-    .option("--trusted-root <file>", "Sigstore trusted_root.json for --identity (default: the public-good root)")
+    .option("--update", "re-pin a model that is already locked, to what the ref names now");
+  TRUST.declare(command)
     .option("--signature <path>", "the publisher's signature file in the repo (default model.sig)")
     .action(async (arg: string, options: Options, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
       const { addToLockfile } = await import("../add/add-to-lockfile.js");
       const { hubContext } = await import("./hub-context.js");
       const { createDownloadProgress } = await import("./progress.js");
-      const { loadTrustPolicy } = await import("../guard/trusted-keys.js");
       const global = globalOptions(command);
       const { repo, ref, quantization } = parseRepoArg(arg);
       const { hub, fetch } = hubContext(global);
-      if (Boolean(options.identity) !== Boolean(options.identityProvider)) {
-        throw new ModelGuardError("USAGE", "--identity and --identity-provider go together");
-      }
-      const publisherTrust =
-        options.key?.length || options.identity
-          ? await loadTrustPolicy(
-              {
-                keys: options.key ?? [],
-                ...(options.identity ? { identities: [{ subject: options.identity, issuer: options.identityProvider! }] } : {}),
-                ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
-              },
-              false,
-            )
-          : undefined;
+      const publisherTrust = await TRUST.policy(options);
       const preset = options.preset?.length ? await pipelinePreset(repo, ref, options.preset, global) : undefined;
       const progress = createDownloadProgress(global);
       let added;

@@ -4,8 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import type { ModelSigner } from "../signing/model-signing/index.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
-import { collect } from "./collect.js";
-import type { TrustFlags } from "./model-trust.js";
+import { trustFlags, type TrustFlags } from "./trust-flags.js";
 
 interface Options extends TrustFlags {
   signature?: string;
@@ -25,30 +24,35 @@ export function describeModelSigner(signer: ModelSigner): string {
 }
 
 /** model.sig beside the model: inside a directory model, next to a single-file one. */
+const TRUST = trustFlags({
+  key: "trusted public key, PEM (repeat for several)",
+  certificateChain: { description: "trusted root certificates, PEM", variadic: true },
+  identity: "keyless: the signer's identity, matched exactly",
+  identityRegexp: "keyless: or a regular expression for it, anchored at both ends",
+  identityProvider: "keyless: the identity's OIDC issuer, matched exactly",
+  identityProviderRegexp: "keyless: or a regular expression for it, anchored at both ends",
+  trustedRoot: "keyless: Sigstore trusted_root.json (default: the public-good instance)",
+});
+
 async function defaultSignaturePath(modelPath: string): Promise<string> {
   const stats = await lstat(modelPath).catch(() => undefined);
   return join(stats?.isFile() ? dirname(modelPath) : modelPath, "model.sig");
 }
 
 export function registerVerifyModel(program: Command): void {
-  program
+  const command = program
     .command("verify-model")
     .description("verify an OpenSSF Model Signing signature (model_signing verify key|certificate|sigstore)")
     .argument("<dir>", "the model directory (or the file of a single-file model)")
-    .option("--signature <path>", "the signature (default DIR/model.sig)")
-    .option("--key <pub>", "trusted public key, PEM (repeat for several)", collect)
-    .option("--certificate-chain <pem...>", "trusted root certificates, PEM")
-    .option("--identity <id>", "keyless: the signer's identity, matched exactly")
-    .option("--identity-provider <iss>", "keyless: the identity's OIDC issuer, matched exactly")
-    .option("--trusted-root <file>", "keyless: Sigstore trusted_root.json (default: the public-good instance)")
+    .option("--signature <path>", "the signature (default DIR/model.sig)");
+  TRUST.declare(command)
     .option("--ignore-paths <paths...>", "paths that are not part of the model")
     .option("--ignore-unsigned-files", "accept files that the signature does not list")
     .action(async (dir: string, options: Options, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
       const { resolveCliIgnorePath, verifyModelDirectory } = await import("../signing/model-signing/index.js");
-      const { trustFromFlags } = await import("./model-trust.js");
       const global = globalOptions(command);
-      const trust = await trustFromFlags(options);
+      const trust = await TRUST.modelSignatureTrust(options);
       const signaturePath = options.signature ?? (await defaultSignaturePath(dir));
       // The signature file itself is never part of the model, wherever it is.
       const ignorePaths = [...(options.ignorePaths ?? []), resolve(signaturePath)]

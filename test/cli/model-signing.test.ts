@@ -194,6 +194,28 @@ describe("modelguard verify-model, keyless (Sigstore), offline", () => {
     }
   });
 
+  it("takes the identity and issuer as anchored patterns, as verify does (--identity-regexp, --identity-provider-regexp)", async () => {
+    const dir = await copyVector(folder);
+    const run = (...flags: string[]) => runCli(["verify-model", dir, ...flags]);
+    expect((await run("--identity-regexp", "stefanb@us\\.ibm\\.com", "--identity-provider", ISSUER)).code).toBe(0);
+    expect((await run("--identity", IDENTITY, "--identity-provider-regexp", "https://sigstore\\.verify\\.ibm\\.com/.*")).code).toBe(0);
+    expect((await run("--identity-regexp", ".*@us\\.ibm\\.com", "--identity-provider-regexp", "https://.*\\.ibm\\.com/oauth2")).code).toBe(0);
+    // Anchored at both ends: a part of the identity or issuer does not match.
+    const partial = await run("--identity-regexp", "stefanb", "--identity-provider", ISSUER);
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toMatch(/was signed by stefanb@us\.ibm\.com/);
+    expect((await run("--identity", IDENTITY, "--identity-provider-regexp", "https://sigstore\\.verify")).code).toBe(1);
+    // One of each part, and keyless trust is still one kind of trust.
+    const both = await run("--identity", IDENTITY, "--identity-regexp", ".*", "--identity-provider", ISSUER);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/one of --identity and --identity-regexp/);
+    const noIssuer = await run("--identity-regexp", ".*");
+    expect(noIssuer.code).toBe(2);
+    const mixed = await run(...TRUST["elliptic-key"], "--identity-regexp", ".*", "--identity-provider", ISSUER);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/exactly one of --key, --certificate-chain, or --identity/);
+  });
+
   it("accepts --trusted-root with the public-good root, refuses an unrelated root", async () => {
     const dir = await copyVector(folder);
     const same = await withTrustedRoot(() => {});
