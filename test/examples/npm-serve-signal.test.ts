@@ -8,23 +8,12 @@
  */
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/fixtures.js";
+import { portAccepts } from "../helpers/port-accepts.js";
 
 const root = join(import.meta.dirname, "../..");
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /** The pids below `pid`: its children, their children, and so on (Linux /proc). */
 async function descendantsOf(pid: number): Promise<number[]> {

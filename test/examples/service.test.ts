@@ -22,6 +22,7 @@ import { EXAMPLE_LOCKFILE, EXAMPLE_PUBLIC_KEY, fillExampleCache, snapshotDir, st
 import { CLASSIFIER, EXAMPLE_MODEL, EXAMPLE_REPO, REGRESSOR, REGRESSOR_MODEL, REGRESSOR_REPO, tinyRegressorFiles } from "../../examples/tiny-model.js";
 import { makeCachedModels, makeKeys, tempDir, type TestKeys } from "../helpers/fixtures.js";
 import { parseAuditLog } from "../helpers/audit-schema.js";
+import { portAccepts } from "../helpers/port-accepts.js";
 
 const root = join(import.meta.dirname, "../..");
 const SERVICE = join(root, "examples/service/main.ts");
@@ -99,17 +100,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((r) => server.close(() => r()));
   return port;
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /**
