@@ -109,15 +109,21 @@ describe("private verified copies", () => {
       // As root every permission check passes, so an unprivileged user tries: first the 0700
       // folder stops it, then (folder opened up for the test) the 0400 file does.
       await chmod(dir, 0o755);
+      // The probe is /bin/sh, not Node: the Node running the tests may live where that user cannot
+      // reach it (npx's node under /root). Each step: "ok", "EACCES" (permission denied) or the error.
       const asNobody = () =>
         new Promise<string>((resolve, reject) => {
-          const path = JSON.stringify(copies.paths["w.bin"]);
-          const probe = `const fs=require("fs");const r=[];for(const f of [()=>fs.readdirSync(${JSON.stringify(copies.dir)}),()=>fs.readFileSync(${path}),()=>fs.writeFileSync(${path},"x")]){try{f();r.push("ok")}catch(e){r.push(e.code)}}console.log(r.join(","))`;
-          const child = spawn(process.execPath, ["-e", probe], { uid: 65534, gid: 65534 });
+          const quote = (p: string) => `'${p.replaceAll("'", "'\\''")}'`;
+          const file = quote(copies.paths["w.bin"]!);
+          const steps = [`ls ${quote(copies.dir)}`, `cat ${file}`, `printf x > ${file}`];
+          const probe = steps
+            .map((step) => `if out=$( { ${step}; } 2>&1 >/dev/null ); then echo ok; else case "$out" in *"Permission denied"*) echo EACCES;; *) echo "$out";; esac; fi`)
+            .join("; ");
+          const child = spawn("/bin/sh", ["-c", probe], { uid: 65534, gid: 65534, cwd: "/" });
           let s = "";
           child.stdout.on("data", (d) => (s += d));
           child.on("error", reject);
-          child.on("close", () => resolve(s.trim()));
+          child.on("close", () => resolve(s.trim().split("\n").join(",")));
         });
       expect(await asNobody()).toBe("EACCES,EACCES,EACCES");
       await chmod(copies.dir, 0o711);
