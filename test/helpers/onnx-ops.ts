@@ -105,8 +105,21 @@ export function opCases(lead: number): Record<string, OpCase> {
       feeds: () => ({ A: new ort.Tensor("float32", floats(3 * K, 8), [3, K]) }),
     },
     "float16 MatMul": {
-      model: buildModel([{ op: "MatMul", ins: ["X", "W"], outs: ["Y"] }], [{ name: "W", dims: [K, K], type: FLOAT16, raw: rawOf(halves(floats(K * K, 9))) }], [["X", FLOAT16, [3, K]]], [["Y", FLOAT16, [3, K]]], lead),
-      feeds: () => ({ X: new ort.Tensor("float16", halves(floats(3 * K, 10)), [3, K]) }),
+      // float32 in and out, cast to and from float16 inside the graph, so the MatMul runs in float16 on
+      // the mapped weights: onnxruntime-node 1.30 on Node 24 (which has Float16Array) fails to take a
+      // float16 tensor from JavaScript ("not enough space: expected 768, got 0").
+      model: buildModel(
+        [
+          { op: "Cast", ins: ["X"], outs: ["Xh"], attrs: [attrInt("to", FLOAT16)] },
+          { op: "MatMul", ins: ["Xh", "W"], outs: ["Yh"] },
+          { op: "Cast", ins: ["Yh"], outs: ["Y"], attrs: [attrInt("to", FLOAT)] },
+        ],
+        [{ name: "W", dims: [K, K], type: FLOAT16, raw: rawOf(halves(floats(K * K, 9))) }],
+        [["X", FLOAT, [3, K]]],
+        [["Y", FLOAT, [3, K]]],
+        lead,
+      ),
+      feeds: () => ({ X: new ort.Tensor("float32", floats(3 * K, 10), [3, K]) }),
     },
     "float16 Cast": {
       model: buildModel(
