@@ -5,7 +5,8 @@
  * signer. `checkTrustPolicy` is what decides whether a signature counts.
  */
 import type { LockedModel } from "../lockfile/types.js";
-import { claimedSigner, type ClaimedSigner } from "./bundle-signer.js";
+import type { ClaimedSigner } from "./bundle-signer.js";
+import { listSignatures, type LockedSignature } from "./list-signatures.js";
 
 /** Which kind of recorded signature: a signature of the whole entry, per-file cosign signatures, the publisher's model.sig. */
 export type SignatureVia = "model-signature" | "file-signatures" | "publisher-signature";
@@ -18,20 +19,28 @@ export type RecordedSigner =
   /** A bundle that names no signer modelguard can read. */
   | { kind: "unknown"; via: SignatureVia };
 
-function fromBundle(bundle: unknown, via: SignatureVia): RecordedSigner {
-  const claimed = claimedSigner(bundle);
-  return claimed ? { ...claimed, via } : { kind: "unknown", via };
+/** The order the trust check tries them in, and the name each kind has here. */
+const VIA: Record<LockedSignature["kind"], SignatureVia> = {
+  "model-signature": "model-signature",
+  "file-signature": "file-signatures",
+  "publisher-signature": "publisher-signature",
+};
+const ORDER = Object.keys(VIA);
+
+function recorded(s: LockedSignature): RecordedSigner {
+  const via = VIA[s.kind];
+  if (s.signer) return { ...s.signer, via } as RecordedSigner;
+  return s.kind === "file-signature" ? { kind: "key", via: "file-signatures" } : { kind: "unknown", via };
 }
 
-/** Every signer the entry's signatures name, each once, in the order the trust check tries them. */
+/**
+ * Every signer the entry's signatures name, each once, in the order the trust check tries them:
+ * `listSignatures` (the one reader of what an entry's signatures claim) without the places.
+ */
 export function recordedSigners(entry: LockedModel): RecordedSigner[] {
-  const found: RecordedSigner[] = [
-    ...(entry.signatures ?? []).map((bundle) => fromBundle(bundle, "model-signature")),
-    ...Object.values(entry.files).flatMap((file) =>
-      (file.signatures ?? []).map((s): RecordedSigner => ({ kind: "key", ...(s.keyid ? { fingerprint: s.keyid } : {}), via: "file-signatures" })),
-    ),
-    ...(entry.publisherSignatures ?? []).map((recorded) => fromBundle(recorded.bundle, "publisher-signature")),
-  ];
+  const found = listSignatures(entry)
+    .sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind))
+    .map(recorded);
   const seen = new Set<string>();
   return found.filter((s) => {
     const key = JSON.stringify(s);
