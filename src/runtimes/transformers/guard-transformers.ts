@@ -1,7 +1,7 @@
 import { ModelGuardError } from "../../errors.js";
-import type { ModelGuard } from "../../guard/guard.js";
 import { GuardedCache } from "./guarded-cache.js";
 import { TransformersFileServer, type ServeMode } from "./transformers-file-server.js";
+import type { ServingGuard } from "./serving-guard.js";
 import { installSettings, transformersMajor, type TransformersEnv } from "./transformers-env.js";
 
 export interface TransformersGuardHandle {
@@ -30,7 +30,7 @@ export interface GuardTransformersOptions {
  * as the error `pipeline()` throws. It makes no network request and reads no local model folder,
  * no cache of its own and no file from the working directory.
  */
-export function guardTransformers(env: TransformersEnv, guard: ModelGuard, options: GuardTransformersOptions = {}): TransformersGuardHandle {
+export function guardTransformers(env: TransformersEnv, guard: ServingGuard, options: GuardTransformersOptions = {}): TransformersGuardHandle {
   const serve = options.serve ?? "auto";
   if (serve !== "auto" && serve !== "bytes" && serve !== "copies") {
     throw new ModelGuardError("USAGE", `guardTransformers: serve must be "auto", "bytes" or "copies", not ${String(serve)}`);

@@ -2,7 +2,6 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { noteVerifiedFile, sharedVerification } from "../../audit/audited-load.js";
 import type { AuditedFile } from "../../audit/audit-event.js";
 import { ModelGuardError } from "../../errors.js";
-import type { ModelGuard } from "../../guard/guard.js";
 import type { LockedModel } from "../../lockfile/types.js";
 import { IN_MEMORY_LIMIT, onnxruntime } from "../onnxruntime/onnxruntime-adapter.js";
 import type { VerifiedBytes, VerifiedFiles } from "../runtime-adapter.js";
@@ -11,6 +10,7 @@ import { declaredExternalDataChunks } from "./declared-external-data.js";
 import type { ServedFile } from "./guarded-cache.js";
 import type { HubFileRequest } from "./hub-file-url.js";
 import { lockedFileFor } from "./locked-file-for.js";
+import type { ServingGuard } from "./serving-guard.js";
 
 /**
  * What the guard hands transformers.js for each file it asks for: the verified bytes of a locked
@@ -33,7 +33,7 @@ import { lockedFileFor } from "./locked-file-for.js";
  *   first). The chunks' verified bytes are handed over from that one check, not read twice.
  */
 export class TransformersFileServer {
-  readonly #guard: ModelGuard;
+  readonly #guard: ServingGuard;
   readonly #major: 3 | 4;
   readonly #models: Readonly<Record<string, LockedModel>>;
   /** Graphs asked for and not yet handed over, by model name and path. */
@@ -43,7 +43,7 @@ export class TransformersFileServer {
   /** Copies mode: the private verified copy made for each graph (by model name and path), kept until `dispose()`. */
   readonly #copies = new Map<string, Promise<VerifiedFiles>>();
 
-  constructor(guard: ModelGuard, major: 3 | 4, serve: ServeMode = "auto") {
+  constructor(guard: ServingGuard, major: 3 | 4, serve: ServeMode = "auto") {
     this.#guard = guard;
     this.#major = major;
     this.#serve = serve;
@@ -185,7 +185,7 @@ function lockedChunksOf(entry: LockedModel, graph: string): string[] {
  * it, in one folder; the graph is then checked (from the copy, through the guard's handle) as
  * serving it as bytes checks it, and every data file it names must be in the copy.
  */
-async function copyGraph(guard: ModelGuard, name: string, entry: LockedModel, graph: string, chunks: readonly string[]): Promise<VerifiedFiles> {
+async function copyGraph(guard: ServingGuard, name: string, entry: LockedModel, graph: string, chunks: readonly string[]): Promise<VerifiedFiles> {
   const files = await guard.verifiedFiles(name, [graph, ...chunks]);
   try {
     const companions = await checkGraph(guard, 4, name, entry, graph, files.bytes(graph));
@@ -214,7 +214,7 @@ class GraphLoad {
   #verified: { result: Promise<VerifiedGraph>; files(): AuditedFile[] } | undefined;
 
   constructor(
-    private readonly guard: ModelGuard,
+    private readonly guard: ServingGuard,
     private readonly major: 3 | 4,
     private readonly name: string,
     private readonly entry: LockedModel,
@@ -308,7 +308,7 @@ class GraphLoad {
  * main-graph initializers only), then that transformers.js would hand the data over: never in
  * 3.x, and in 4.x only the chunks config.json declares. Returns the locked paths of its data files.
  */
-async function checkGraph(guard: ModelGuard, major: 3 | 4, name: string, entry: LockedModel, path: string, bytes: VerifiedBytes): Promise<string[]> {
+async function checkGraph(guard: ServingGuard, major: 3 | 4, name: string, entry: LockedModel, path: string, bytes: VerifiedBytes): Promise<string[]> {
   const refuse = (why: string): never => {
     throw new ModelGuardError("EXTERNAL_DATA_UNVERIFIED", `model ${name}: ${path}: ${why}`, { model: name, file: path });
   };
