@@ -29,4 +29,4 @@ export { recordedSigners } from "./signing/recorded-signers.js";
 export type { RecordedSigner } from "./signing/recorded-signers.js";
 export type { AuditEvent, AuditRuntime, AuditedFile } from "./audit/audit-event.js";
 export type { AuditOption } from "./audit/audit-sink.js";
-export type { RuntimeName } from "./runtimes/runtime-adapter.js";
+export type { RuntimeName } from "./audit/audit-event.js";

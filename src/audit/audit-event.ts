@@ -7,10 +7,16 @@
 import { hostname } from "node:os";
 import type { ErrorCode } from "../errors.js";
 import { ModelGuardError } from "../errors.js";
-import type { RuntimeName } from "../runtimes/runtime-adapter.js";
 import type { Signer } from "../signing/trust-policy.js";
 
 export const AUDIT_VERSION = 1;
+
+/**
+ * The runtimes modelguard hands verified models to, as audit events name them (the `runtime` enum
+ * of docs/audit-event.schema.json). A runtime adapter's `runtime` is one of these: a new adapter
+ * adds its name here and in the schema.
+ */
+export type RuntimeName = "onnxruntime" | "transformers.js" | "node-llama-cpp";
 
 /** Who received the verified bytes: a runtime adapter, or the caller (`readFile`, `verifiedFiles`). */
 export type AuditRuntime = RuntimeName | "bytes";

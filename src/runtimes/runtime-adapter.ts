@@ -1,3 +1,4 @@
+import type { RuntimeName } from "../audit/audit-event.js";
 import type { LockedModel } from "../lockfile/types.js";
 
 /**
@@ -75,14 +76,8 @@ export interface Loaded<Session> {
   files: string[];
 }
 
-/**
- * The runtimes modelguard hands verified models to. Audit events name the runtime of each load
- * (docs/audit-event.schema.json lists these names), so a new adapter adds its name here and there.
- */
-export type RuntimeName = "onnxruntime" | "transformers.js" | "node-llama-cpp";
-
 export interface RuntimeAdapter<Session = unknown, Options = unknown> {
-  /** A short name for messages, reports and audit events: `onnxruntime`, `node-llama-cpp`. */
+  /** A short name for messages, reports and audit events: `onnxruntime`, `node-llama-cpp` (a new one is added to `RuntimeName`, audit/audit-event.ts). */
   readonly runtime: RuntimeName;
   /**
    * How the runtime takes the entry: `bytes` in memory, or `paths` (a verified copy; node-llama-cpp).
