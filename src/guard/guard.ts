@@ -19,8 +19,8 @@ import { pullModels, type PullOptions, type PulledFile } from "../hub/pull.js";
 import type { OnRetry, RetryPolicy } from "../hub/retry.js";
 import { entryFilesOf } from "../runtimes/known-runtimes.js";
 import { onnxruntime, type OnnxLoadOptions } from "../runtimes/onnxruntime/onnxruntime-adapter.js";
-import type { LoadPlan, Loaded, RuntimeAdapter, VerifiedBytes, VerifiedFiles, VerifiedModel } from "../runtimes/runtime-adapter.js";
-import { lazyVerifiedBytes } from "../runtimes/verified-bytes.js";
+import type { LoadPlan, Loaded, RuntimeAdapter, VerifiedFiles, VerifiedModel } from "../runtimes/runtime-adapter.js";
+import { lazyVerifiedBytes, verifiedBytesOf, type LazyVerifiedBytes } from "../runtimes/verified-bytes.js";
 import { checkTrustPolicy, type Signer, type TrustPolicy } from "../signing/trust-policy.js";
 import { buildReport, listFailures, type FileReport, type ModelReport, type ReportError, type VerifyReport } from "../verify-report.js";
 import { loadTrustPolicy, type TrustOptions } from "./trusted-keys.js";
@@ -270,26 +270,15 @@ export class ModelGuard {
    * one): a small file from memory, a large one from a private verified copy. `release()` drops
    * the copy; call it when done.
    */
-  #verifiedBytes(name: string, file: string, fetchMissing = true): VerifiedBytes & { readonly loaded: boolean; release(): Promise<void> } {
+  #verifiedBytes(name: string, file: string, fetchMissing = true): LazyVerifiedBytes {
     const size = this.#locked(name, file).size;
     if (size <= CHECK_IN_MEMORY_LIMIT) {
-      return Object.assign(lazyVerifiedBytes(file, size, () => this.#readVerified(name, file, fetchMissing)), { release: async () => {} });
+      return lazyVerifiedBytes(file, size, async () => verifiedBytesOf(file, await this.#readVerified(name, file, fetchMissing)));
     }
-    let copies: Promise<VerifiedFiles> | undefined;
-    return {
-      file,
-      size,
-      get loaded() {
-        return copies !== undefined;
-      },
-      read: async (position, length) => {
-        copies ??= this.#copy(name, [file], fetchMissing);
-        return (await copies).bytes(file).read(position, length);
-      },
-      release: async () => {
-        await (await copies?.catch(() => undefined))?.release();
-      },
-    };
+    return lazyVerifiedBytes(file, size, async () => {
+      const copies = await this.#copy(name, [file], fetchMissing);
+      return { read: (position, length) => copies.bytes(file).read(position, length), release: () => copies.release() };
+    });
   }
 
   /** What an adapter sees of a trusted model: its entry and its verified bytes, nothing else. */

@@ -1,21 +1,40 @@
 import type { VerifiedBytes } from "./runtime-adapter.js";
 
+/** Where lazily read verified bytes come from: positioned reads, and what to let go when done. */
+export interface VerifiedBytesSource {
+  read: VerifiedBytes["read"];
+  /** Drops what `open` made (a private verified copy); not called if `open` failed. */
+  release?(): Promise<void>;
+}
+
+/** Verified bytes opened on first read; `release()` lets go of what was opened. */
+export interface LazyVerifiedBytes extends VerifiedBytes {
+  /** Whether a read was asked for (the bytes were, or are being, read and verified). */
+  readonly loaded: boolean;
+  /** Releases the source if it was opened (idempotent as the source's release is); never throws for a failed open. */
+  release(): Promise<void>;
+}
+
 /**
- * Verified bytes read on first use: `size` (the locked size) is known before any byte is read, so
- * an adapter can refuse a file by its size without reading it. `load` must return the whole file,
- * verified (the guard's read-and-hash), and is called at most once.
+ * Verified bytes opened on first use: `size` (the locked size) is known before any byte is read,
+ * so an adapter can refuse a file by its size without reading it. `open` yields the whole file,
+ * verified (the guard's read-and-hash into memory, or a private verified copy), and is called at
+ * most once.
  */
-export function lazyVerifiedBytes(file: string, size: number, load: () => Promise<Buffer>): VerifiedBytes & { readonly loaded: boolean } {
-  let bytes: Promise<Buffer> | undefined;
+export function lazyVerifiedBytes(file: string, size: number, open: () => Promise<VerifiedBytesSource>): LazyVerifiedBytes {
+  let source: Promise<VerifiedBytesSource> | undefined;
   return {
     file,
     size,
     get loaded() {
-      return bytes !== undefined;
+      return source !== undefined;
     },
     async read(position: number, length: number): Promise<Uint8Array> {
-      bytes ??= load();
-      return (await bytes).subarray(position, position + length);
+      source ??= open();
+      return (await source).read(position, length);
+    },
+    async release(): Promise<void> {
+      await (await source?.catch(() => undefined))?.release?.();
     },
   };
 }
