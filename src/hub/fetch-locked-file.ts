@@ -1,9 +1,11 @@
+import { rm } from "node:fs/promises";
+import { checkLock } from "../digest/lock-check.js";
 import { ModelGuardError, withErrorContext } from "../errors.js";
 import type { LockedFile, LockedModel } from "../lockfile/types.js";
 import { downloadFile, downloadOptionsOf } from "./download-file.js";
 import type { HubOptions } from "./hub-options.js";
 import type { OnRetry, RetryPolicy } from "./retry.js";
-import { blobsFolder, placeLockedFile } from "./store-in-cache.js";
+import { blobNameFor, blobsFolder, placeVerifiedFile } from "./store-in-cache.js";
 
 const GIT_FILE_LIMIT = 10 * 1000 * 1000;
 
@@ -17,8 +19,10 @@ export interface FetchProgress {
 
 /**
  * Downloads one locked file into the cache: streamed to a temporary file in `blobs/` while it is
- * hashed, checked against the lock's size and sha256 (placeLockedFile), and only then renamed into place. With
- * `keepBytes` the same bytes that were hashed come back in memory, so a load needs no second read.
+ * hashed, held to the lock entry's size and sha256 (checkLock), and only then placed
+ * (placeVerifiedFile, which places what it is told is verified). On a mismatch or a failed write
+ * the temporary file is removed, so nothing unverified stays behind. With `keepBytes` the same
+ * bytes that were hashed come back in memory, so a load needs no second read.
  */
 export async function fetchLockedFile(
   hub: HubOptions,
@@ -50,6 +54,25 @@ export async function fetchLockedFile(
   }).catch((err: unknown) => {
     throw err instanceof ModelGuardError && err.model === undefined ? withErrorContext(err, { prefix: `model ${ref.model}`, ...ref }) : err;
   });
-  await placeLockedFile(hub.cacheDir, entry, ref, locked, downloaded);
+  try {
+    checkLock(
+      locked,
+      downloaded,
+      ({ code }) =>
+        code === "SIZE_MISMATCH"
+          ? `model ${ref.model}: the Hub served ${ref.file} as ${downloaded.size} bytes, the lockfile says ${locked.size}; nothing was cached`
+          : `model ${ref.model}: the Hub served ${ref.file} with sha256 ${downloaded.sha256}, the lockfile says ${locked.sha256}; nothing was cached`,
+      ref,
+    );
+  } catch (err) {
+    await rm(downloaded.tempPath, { force: true });
+    throw err;
+  }
+  try {
+    await placeVerifiedFile(hub.cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
+  } catch (err) {
+    await rm(downloaded.tempPath, { force: true });
+    throw withErrorContext(err, { prefix: `model ${ref.model}`, ...ref });
+  }
   return downloaded.bytes;
 }

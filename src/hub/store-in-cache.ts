@@ -1,10 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rename, symlink, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { rm } from "node:fs/promises";
-import { checkLock } from "../digest/lock-check.js";
-import { ModelGuardError, withErrorContext } from "../errors.js";
-import type { LockedFile } from "../lockfile/types.js";
+import { ModelGuardError } from "../errors.js";
 import { writeFileAtomic } from "../io/write-file-atomic.js";
 import { cacheFolder } from "./cache-folder.js";
 import { cacheWriteError } from "./cache-write-error.js";
@@ -61,40 +58,6 @@ export async function placeVerifiedFile(
     throw cacheWriteError(filePath, err);
   }
   return target;
-}
-
-/**
- * The cache write of a downloaded locked file: its size and sha256 held to the lock entry
- * (checkLock), and only then placed (placeVerifiedFile). On a mismatch or a failed write the
- * temporary file is removed, so nothing unverified stays behind.
- */
-export async function placeLockedFile(
-  cacheDir: string,
-  entry: { repo: string; revision: string },
-  ref: { model: string; file: string },
-  locked: LockedFile,
-  downloaded: { tempPath: string; size: number; sha256: string; gitBlobSha1?: string; etag?: string },
-): Promise<string> {
-  try {
-    checkLock(
-      locked,
-      downloaded,
-      ({ code }) =>
-        code === "SIZE_MISMATCH"
-          ? `model ${ref.model}: the Hub served ${ref.file} as ${downloaded.size} bytes, the lockfile says ${locked.size}; nothing was cached`
-          : `model ${ref.model}: the Hub served ${ref.file} with sha256 ${downloaded.sha256}, the lockfile says ${locked.sha256}; nothing was cached`,
-      ref,
-    );
-  } catch (err) {
-    await rm(downloaded.tempPath, { force: true });
-    throw err;
-  }
-  try {
-    return await placeVerifiedFile(cacheDir, entry.repo, entry.revision, ref.file, downloaded.tempPath, blobNameFor(downloaded));
-  } catch (err) {
-    await rm(downloaded.tempPath, { force: true });
-    throw withErrorContext(err, { prefix: `model ${ref.model}`, ...ref });
-  }
 }
 
 /** A rename into the cache; a directory in the way is named (UNSAFE_PATH), never followed or removed. */
