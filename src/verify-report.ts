@@ -1,5 +1,5 @@
 import type { ErrorCode, SizeAndDigest } from "./errors.js";
-import type { Signer } from "./signing/trust-policy.js";
+import type { Signer } from "./signing/signers.js";
 
 /**
  * The gate report: what `modelguard verify --json` prints and `verifyAll()` returns (and carries on

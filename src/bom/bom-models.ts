@@ -8,7 +8,8 @@ import { readVerifiedFile } from "../digest/verify-locked-file.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
 import type { Lockfile } from "../lockfile/types.js";
 import { recordedSigners } from "../signing/recorded-signers.js";
-import { checkTrustPolicy, type TrustPolicy } from "../signing/trust-policy.js";
+import { checkTrustPolicy } from "../signing/trust-policy.js";
+import type { TrustPolicy } from "../signing/trust-anchors.js";
 import type { BomModel, BomSigner } from "./build-bom.js";
 import { modelCardFromConfig, type ModelCard } from "./model-card.js";
 

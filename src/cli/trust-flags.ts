@@ -12,7 +12,7 @@
 import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
 import type { TrustOptions } from "../guard/trusted-keys.js";
-import type { TrustPolicy } from "../signing/trust-policy.js";
+import type { TrustPolicy } from "../signing/trust-anchors.js";
 import type { ModelSignatureTrust } from "../signing/model-signing/index.js";
 import type { IdentityPolicy } from "../signing/sigstore/identity.js";
 import { collect } from "./collect.js";

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";
 import { readPublicKeyFile } from "../keys/key-files.js";
 import { publicKeyId } from "../keys/load-key.js";
-import type { TrustedKey, TrustPolicy } from "../signing/trust-policy.js";
+import type { TrustedKey, TrustPolicy } from "../signing/trust-anchors.js";
 import { parseCertificatesPem, type Certificate } from "../signing/model-signing/x509-chain.js";
 import { checkIdentityPolicy, type IdentityPolicy } from "../signing/sigstore/identity.js";
 import { loadTrustedRoot } from "../signing/sigstore/trusted-root.js";

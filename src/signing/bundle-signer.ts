@@ -3,17 +3,10 @@
  * signer's older signature when it signs again, and for listing signatures. Never for trust:
  * that is the trust policy's job, against the caller's anchors.
  */
-import { Bundle as ProtoBundle } from "@sigstore/protobuf-specs";
 import type { X509Certificate } from "@sigstore/core";
 import { parseCertificate } from "./model-signing/x509-chain.js";
-
-export type ClaimedSigner =
-  /** A key, by its id (`publicKey.hint`). */
-  | { kind: "key"; fingerprint: string }
-  /** Sigstore keyless: the certificate's identity (SAN) and the OIDC issuer Fulcio recorded. */
-  | { kind: "identity"; subject: string; issuer: string }
-  /** A certificate of the signer's own CA: its subject and SHA-256 fingerprint (as Node writes it). */
-  | { kind: "certificate"; subject: string; fingerprint: string };
+import type { ClaimedSigner } from "./signers.js";
+import { claimedMaterial } from "./sigstore/read-bundle.js";
 
 const FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";
 const FULCIO_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8";
@@ -27,12 +20,7 @@ export function fulcioIssuer(cert: X509Certificate): string | undefined {
 
 /** The claimed signer of a bundle, or undefined when it names none that can be read. */
 export function claimedSigner(bundleJson: unknown): ClaimedSigner | undefined {
-  let material;
-  try {
-    material = ProtoBundle.fromJSON(bundleJson).verificationMaterial?.content;
-  } catch {
-    return undefined;
-  }
+  const material = claimedMaterial(bundleJson);
   if (material?.$case === "publicKey") return material.publicKey.hint ? { kind: "key", fingerprint: material.publicKey.hint } : undefined;
   const der =
     material?.$case === "certificate" ? material.certificate.rawBytes : material?.$case === "x509CertificateChain" ? material.x509CertificateChain.certificates[0]?.rawBytes : undefined;

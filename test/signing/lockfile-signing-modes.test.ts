@@ -14,7 +14,8 @@ import { buildModelStatement, IN_TOTO_PAYLOAD_TYPE } from "../../src/signing/mod
 import { lockedModelPayload, signLockedModelWith, withBundle, withSignature } from "../../src/signing/sign-locked-model.js";
 import { signDsse, type DsseSigner } from "../../src/signing/sign-dsse.js";
 import { parseTrustedRoot } from "../../src/signing/sigstore/trusted-root.js";
-import { checkTrustPolicy, type TrustPolicy } from "../../src/signing/trust-policy.js";
+import type { TrustPolicy } from "../../src/signing/trust-anchors.js";
+import { checkTrustPolicy } from "../../src/signing/trust-policy.js";
 import { lockedEntry } from "../helpers/fixtures.js";
 import { rejection } from "../helpers/errors.js";
 import { startFulcio, startSigstore, trustedRootFor } from "../helpers/sigstore-stand-ins.js";

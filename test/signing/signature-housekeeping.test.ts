@@ -47,12 +47,13 @@ describe("listSignatures and withoutSignaturesBy: rotating a key", () => {
       ],
     };
     const listed = listSignatures(entry);
+    // In the order the trust check asks the schemes: model, file, then publisher signatures.
     expect(listed).toEqual([
       { where: "signatures[0]", kind: "model-signature", signer: { kind: "key", fingerprint: publicKeyId(old.publicKey) } },
       { where: "signatures[1]", kind: "model-signature", signer: { kind: "key", fingerprint: publicKeyId(next.publicKey) } },
+      { where: 'files["config.json"].signatures[0]', kind: "file-signature" },
       { where: "publisherSignatures[0]", kind: "publisher-signature", path: "model.sig", signer: { kind: "identity", subject: expect.stringContaining("stefanb@us.ibm.com"), issuer: "https://sigstore.verify.ibm.com/oauth2" } },
       { where: "publisherSignatures[1]", kind: "publisher-signature", path: "key.sig", signer: { kind: "key", fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) } },
-      { where: 'files["config.json"].signatures[0]', kind: "file-signature" },
     ]);
     // A signature naming no one (not a bundle) is listed without a signer; verify reports it.
     expect(listSignatures({ ...base, signatures: [{ not: "a bundle" }] })).toEqual([{ where: "signatures[0]", kind: "model-signature" }]);

@@ -8,7 +8,8 @@ import { signLockedModel, withSignature } from "../../src/signing/sign-locked-mo
 import { signDsseBundle } from "../../src/signing/dsse-bundle.js";
 import { statementForLockedModel } from "../../src/signing/locked-model-statement.js";
 import { buildModelStatement, IN_TOTO_PAYLOAD_TYPE } from "../../src/signing/model-statement.js";
-import { checkTrustPolicy, type TrustPolicy } from "../../src/signing/trust-policy.js";
+import type { TrustPolicy } from "../../src/signing/trust-anchors.js";
+import { checkTrustPolicy } from "../../src/signing/trust-policy.js";
 import { lockedEntry, makeKeys, tempDir } from "../helpers/fixtures.js";
 /** The error code checkTrustPolicy rejects with, or undefined when it resolves. */
 const codeOf = (run: () => Promise<unknown>): Promise<string | undefined> =>

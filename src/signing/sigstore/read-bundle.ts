@@ -7,6 +7,8 @@
  *   v0.3 bundle, which the Sigstore clients' stricter validation refuses; v0.3 only, as the
  *   reference requires.
  * A bundle that does not read is SIGNATURE_MALFORMED, `${malformed}: ${why}`.
+ * `claimedMaterial` reads what a bundle claims without validating anything, to name its signer
+ * in listings (`bundle-signer.ts`), never for trust.
  */
 import { assertBundle, bundleFromJSON, BUNDLE_V03_MEDIA_TYPE, type Bundle } from "@sigstore/bundle";
 import { Bundle as ProtoBundle } from "@sigstore/protobuf-specs";
@@ -64,6 +66,19 @@ export function readBundle(json: unknown, options: ReadBundleOptions = {}): Bund
     throw malformed(`media type ${JSON.stringify(bundle.mediaType)}, expected ${BUNDLE_V03_MEDIA_TYPE}`);
   }
   return bundle;
+}
+
+/**
+ * The verification material a bundle claims (a key hint, a certificate, a chain), read as plain
+ * protobuf JSON without validating anything: a listing must name the signer of a bundle the
+ * verifiers would refuse. Undefined when it does not read.
+ */
+export function claimedMaterial(json: unknown): NonNullable<ProtoBundle["verificationMaterial"]>["content"] | undefined {
+  try {
+    return ProtoBundle.fromJSON(json).verificationMaterial?.content;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `readBundle`, and the bundle must hold a DSSE envelope (model and lockfile signatures). */
