@@ -1,56 +1,7 @@
+import type { ErrorCode, SizeAndDigest } from "./error-codes.js";
 import type { VerifyReport } from "./verify-report.js";
 
-/**
- * The one error class of modelguard. Every expected failure carries a stable `code`
- * (part of the public contract), the model and file it concerns when there is one,
- * and a message that names what did not match.
- */
-export const ERROR_CODES = [
-  "LOCKFILE_INVALID",
-  "LOCKFILE_NOT_FOUND",
-  "LOCKFILE_BUSY",
-  "MODEL_NOT_LOCKED",
-  "FILE_NOT_LOCKED",
-  "FILE_MISSING",
-  "SIZE_MISMATCH",
-  "DIGEST_MISMATCH",
-  "SIGNATURE_MISSING",
-  "SIGNATURE_INVALID",
-  "SIGNATURE_MALFORMED",
-  "UNTRUSTED_SIGNER",
-  "EXTERNAL_DATA_UNVERIFIED",
-  "ONNX_INVALID",
-  "GGUF_INVALID",
-  "UNSAFE_PATH",
-  "FETCH_FAILED",
-  "LOCK_DRIFT",
-  "FILE_TOO_LARGE",
-  "CACHE_WRITE_FAILED",
-  "CACHE_READ_FAILED",
-  "COPY_FAILED",
-  "COPY_CHANGED",
-  "NOT_CACHED",
-  "KEY_INVALID",
-  "CERTIFICATE_INVALID",
-  "TRUSTED_ROOT_INVALID",
-  "KEY_EXISTS",
-  "WRONG_PASSWORD",
-  "PASSWORD_REQUIRED",
-  "USAGE",
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/**
- * A file's size and SHA-256: on SIZE_MISMATCH and DIGEST_MISMATCH, what the lock (or the Hub's
- * listing) says it must be (`expected`) and what the bytes were (`actual`), as ssri's errors carry
- * `expected` and `found`. `sha256` is absent where it is not known (a size refused before a byte
- * was hashed).
- */
-export interface SizeAndDigest {
-  size: number;
-  sha256?: string;
-}
+export { ERROR_CODES, type ErrorCode, type SizeAndDigest } from "./error-codes.js";
 
 export interface ModelGuardErrorDetails {
   model?: string;
@@ -66,6 +17,11 @@ export interface ModelGuardErrorDetails {
   actual?: SizeAndDigest;
 }
 
+/**
+ * The one error class of modelguard. Every expected failure carries a stable `code`
+ * (part of the public contract), the model and file it concerns when there is one,
+ * and a message that names what did not match.
+ */
 export class ModelGuardError extends Error {
   readonly code: ErrorCode;
   readonly model?: string;
@@ -96,15 +52,15 @@ export function isModelGuardError(err: unknown, code?: ErrorCode): err is ModelG
 
 /**
  * A lower step's failure told from where it happened: a ModelGuardError becomes one with the same
- * code and HTTP details, `prefix: ` before its message, the model and file given (its own where
+ * code (or `code`, where a caller names the failure otherwise) and HTTP details, `prefix: ` before its message, the model and file given (its own where
  * none is given) and itself as `cause`. Anything else (a bug, not an expected failure) is
  * returned as it is. Use as `throw withErrorContext(err, { prefix: `model ${name}`, model: name })`.
  */
-export function withErrorContext(err: unknown, context: { prefix?: string; model?: string; file?: string }): unknown {
+export function withErrorContext(err: unknown, context: { prefix?: string; model?: string; file?: string; code?: ErrorCode }): unknown {
   if (!(err instanceof ModelGuardError)) return err;
   const model = context.model ?? err.model;
   const file = context.file ?? err.file;
-  return new ModelGuardError(err.code, context.prefix === undefined ? err.message : `${context.prefix}: ${err.message}`, {
+  return new ModelGuardError(context.code ?? err.code, context.prefix === undefined ? err.message : `${context.prefix}: ${err.message}`, {
     cause: err,
     ...(model === undefined ? {} : { model }),
     ...(file === undefined ? {} : { file }),

@@ -1,4 +1,4 @@
-import type { ErrorCode, SizeAndDigest } from "./errors.js";
+import type { ErrorCode, SizeAndDigest } from "./error-codes.js";
 import type { Signer } from "./signing/signers.js";
 
 /**
