@@ -14,7 +14,7 @@ export { parseLockfile, validateLockfile } from "./lockfile/validate.js";
 export { serializeLockfile } from "./lockfile/serialize.js";
 export { readLockfile, writeLockfile } from "./lockfile/lockfile-file.js";
 export { updateLockfile, type UpdateLockfileOptions } from "./lockfile/update-lockfile.js";
-export type { Signer } from "./signing/signers.js";
+export type { Signer } from "./signers.js";
 export { describeSigner } from "./signing/describe-signer.js";
 export type { IdentityPolicy } from "./signing/sigstore/identity.js";
 export { escapeForTerminal } from "./terminal-text.js";

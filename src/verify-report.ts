@@ -1,5 +1,5 @@
 import type { ErrorCode, SizeAndDigest } from "./error-codes.js";
-import type { Signer } from "./signing/signers.js";
+import type { Signer } from "./signers.js";
 
 /**
  * The gate report: what `modelguard verify --json` prints and `verifyAll()` returns (and carries on

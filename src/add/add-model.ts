@@ -11,7 +11,7 @@ import { resolveRevision } from "../hub/resolve-revision.js";
 import { selectFiles } from "./select-files.js";
 import { SIGNATURE_FILE_NAME } from "../signing/model-signing/ignore-paths.js";
 import { checkPublisherManifest, verifyPublisherSigner, type TrustedPublisherSignature } from "../signing/schemes/publisher-signature.js";
-import type { Signer } from "../signing/signers.js";
+import type { Signer } from "../signers.js";
 import type { TrustPolicy } from "../signing/trust-anchors.js";
 import type { SignedManifest } from "../signing/model-signing/signed-manifest.js";
 import { checkLock } from "../digest/lock-check.js";

@@ -7,7 +7,7 @@
 import { hostname } from "node:os";
 import type { ErrorCode } from "../errors.js";
 import { ModelGuardError } from "../errors.js";
-import type { Signer } from "../signing/signers.js";
+import type { Signer } from "../signers.js";
 
 export const AUDIT_VERSION = 1;
 

@@ -8,7 +8,7 @@
  * async context (AsyncLocalStorage), so concurrent loads never mix their files.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Signer } from "../signing/signers.js";
+import type { Signer } from "../signers.js";
 import { auditEvent, type AuditedFile, type AuditEvent, type AuditRuntime } from "./audit-event.js";
 import type { AuditSink } from "./audit-sink.js";
 

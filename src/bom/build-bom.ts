@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { LockedModel } from "../lockfile/types.js";
 import type { RecordedSigner } from "../signing/recorded-signers.js";
-import type { Signer } from "../signing/signers.js";
+import type { Signer } from "../signers.js";
 import { fileResolveUrl, huggingFacePurl, repoTreeUrl, splitRepo } from "./huggingface-purl.js";
 import type { ModelCard } from "./model-card.js";
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
-import type { ClaimedSigner } from "../signing/signers.js";
+import type { ClaimedSigner } from "../signers.js";
 import { escapeForTerminal } from "../terminal-text.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";

@@ -21,7 +21,7 @@ import { entryFilesOf } from "../runtimes/known-runtimes.js";
 import { onnxruntime, type OnnxLoadOptions } from "../runtimes/onnxruntime/onnxruntime-adapter.js";
 import type { LoadPlan, Loaded, RuntimeAdapter, VerifiedFiles, VerifiedModel } from "../runtimes/runtime-adapter.js";
 import { lazyVerifiedBytes, verifiedBytesOf, type LazyVerifiedBytes } from "../runtimes/verified-bytes.js";
-import type { Signer } from "../signing/signers.js";
+import type { Signer } from "../signers.js";
 import type { TrustPolicy } from "../signing/trust-anchors.js";
 import { checkTrustPolicy } from "../signing/trust-policy.js";
 import { buildReport, listFailures, type FileReport, type ModelReport, type ReportError, type VerifyReport } from "../verify-report.js";

@@ -5,7 +5,7 @@
  */
 import type { X509Certificate } from "@sigstore/core";
 import { parseCertificate } from "./model-signing/x509-chain.js";
-import type { ClaimedSigner } from "./signers.js";
+import type { ClaimedSigner } from "../signers.js";
 import { claimedMaterial } from "./sigstore/read-bundle.js";
 
 const FULCIO_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1";

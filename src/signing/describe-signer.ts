@@ -1,4 +1,4 @@
-import type { ClaimedSigner, Signer } from "./signers.js";
+import type { ClaimedSigner, Signer } from "../signers.js";
 
 /** Who signed, in a few words: `key 0123456789abcdef`, `alice@example.com (https://issuer)`, `certificate CN=…`. */
 export function signerName(signer: ClaimedSigner): string {

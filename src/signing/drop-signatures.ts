@@ -10,7 +10,7 @@ import type { KeyObject } from "node:crypto";
 import type { LockedModel } from "../lockfile/types.js";
 import { SIGNATURE_SCHEMES } from "./schemes/index.js";
 import type { DroppedSignatures } from "./schemes/signature-scheme.js";
-import type { ClaimedSigner } from "./signers.js";
+import type { ClaimedSigner } from "../signers.js";
 
 export function withoutSignaturesBy(entry: LockedModel, signer: ClaimedSigner, publicKey?: KeyObject): DroppedSignatures {
   let next = entry;

@@ -6,7 +6,7 @@
  */
 import type { LockedModel } from "../lockfile/types.js";
 import { SIGNATURE_SCHEMES } from "./schemes/index.js";
-import type { LockedSignature } from "./signers.js";
+import type { LockedSignature } from "../signers.js";
 
 export function listSignatures(entry: LockedModel): LockedSignature[] {
   return SIGNATURE_SCHEMES.flatMap((scheme) => scheme.list(entry));

@@ -6,7 +6,7 @@
  */
 import type { LockedModel } from "../lockfile/types.js";
 import { SIGNATURE_SCHEMES } from "./schemes/index.js";
-import type { ClaimedSigner, LockedSignature, SignatureVia } from "./signers.js";
+import type { ClaimedSigner, LockedSignature, SignatureVia } from "../signers.js";
 
 /** A signer as a signature claims it; the fields are those of the trust check's `Signer`. */
 export type RecordedSigner =

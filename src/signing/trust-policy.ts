@@ -8,7 +8,7 @@ import type { LockedModel } from "../lockfile/types.js";
 import { listSignatures } from "./list-signatures.js";
 import { SIGNATURE_SCHEMES } from "./schemes/index.js";
 import { noFindings } from "./schemes/signature-scheme.js";
-import type { Signer } from "./signers.js";
+import type { Signer } from "../signers.js";
 import type { TrustPolicy } from "./trust-anchors.js";
 
 /**

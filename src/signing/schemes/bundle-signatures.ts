@@ -10,7 +10,7 @@ import type { LockedModel } from "../../lockfile/types.js";
 import { claimedSigner, sameSigner } from "../bundle-signer.js";
 import type { ModelSignatureTrust } from "../model-signing/verify-model-signature.js";
 import type { ModelSigner } from "../model-signing/signer.js";
-import type { ClaimedSigner, LockedSignature, SignatureVia, Signer } from "../signers.js";
+import type { ClaimedSigner, LockedSignature, SignatureVia, Signer } from "../../signers.js";
 import type { TrustAnchors } from "../trust-anchors.js";
 import type { DroppedSignatures, Findings, SignatureScheme } from "./signature-scheme.js";
 

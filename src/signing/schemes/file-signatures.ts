@@ -9,7 +9,7 @@ import { ModelGuardError } from "../../errors.js";
 import type { BlobSignature, LockedFile, LockedModel } from "../../lockfile/types.js";
 import { escapeForTerminal } from "../../terminal-text.js";
 import { decodeBlobSignature, verifyBlobDigest } from "../blob-signature.js";
-import type { ClaimedSigner, LockedSignature } from "../signers.js";
+import type { ClaimedSigner, LockedSignature } from "../../signers.js";
 import type { TrustAnchors } from "../trust-anchors.js";
 import { noFindings, type DroppedSignatures, type NamedEntry, type SchemeVerdict, type SignatureScheme } from "./signature-scheme.js";
 

@@ -12,7 +12,7 @@ import type { LockedModel, PublisherSignature } from "../../lockfile/types.js";
 import { escapeForTerminal } from "../../terminal-text.js";
 import { verifySignedManifest } from "../model-signing/verify-model-signature.js";
 import type { SignedManifest } from "../model-signing/signed-manifest.js";
-import type { Signer } from "../signers.js";
+import type { Signer } from "../../signers.js";
 import type { TrustAnchors } from "../trust-anchors.js";
 import { bundleScheme, recordFinding, signatureTrust, signerOf, type BundleList } from "./bundle-signatures.js";
 import { noFindings, type NamedEntry, type SchemeVerdict, type SignatureScheme } from "./signature-scheme.js";

@@ -7,7 +7,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import type { LockedModel } from "../../lockfile/types.js";
-import type { ClaimedSigner, LockedSignature, SignatureVia, Signer } from "../signers.js";
+import type { ClaimedSigner, LockedSignature, SignatureVia, Signer } from "../../signers.js";
 import type { TrustAnchors } from "../trust-anchors.js";
 
 /** Why a scheme's signatures did not satisfy the policy, each a message naming the signature. */
