@@ -6,6 +6,7 @@
 import { ModelGuardError, combinedError, type FailureDetails } from "../errors.js";
 import { readVerifiedFile } from "../digest/verify-locked-file.js";
 import { snapshotFilePath } from "../hub/cache-layout.js";
+import { lockedNames } from "../lockfile/locked-names.js";
 import type { Lockfile } from "../lockfile/types.js";
 import { recordedSigners } from "../signing/recorded-signers.js";
 import { checkTrustPolicy } from "../signing/trust-policy.js";
@@ -60,12 +61,11 @@ async function signersOf(name: string, entry: Lockfile["models"][string], policy
  * collected (an untrusted signer, a cached config.json that does not match the lock) and thrown
  * as one error, the most serious first.
  */
-export async function bomModels(lockfile: Lockfile, names: readonly string[] = Object.keys(lockfile.models), options: BomModelsOptions = {}): Promise<BomModel[]> {
+export async function bomModels(lockfile: Lockfile, names?: readonly string[], options: BomModelsOptions = {}): Promise<BomModel[]> {
   const failures: FailureDetails[] = [];
   const models: BomModel[] = [];
-  for (const name of names) {
-    const entry = Object.hasOwn(lockfile.models, name) ? lockfile.models[name] : undefined;
-    if (!entry) throw new ModelGuardError("MODEL_NOT_LOCKED", `model ${name} is not in the lockfile`, { model: name });
+  for (const name of lockedNames(lockfile, names)) {
+    const entry = lockfile.models[name]!;
     const [signers, modelCard] = await Promise.allSettled([signersOf(name, entry, options.policy), modelCardOf(name, entry, options)]);
     for (const result of [signers, modelCard]) {
       if (result.status === "fulfilled") continue;

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { globalOptions } from "./global-options.js";
 import { writeErr } from "./io.js";
+import { lockedModels } from "./locked-models.js";
 import { trustFlags, type TrustFlags } from "./trust-flags.js";
 
 interface Options extends TrustFlags {
@@ -28,17 +29,16 @@ export function registerBom(program: Command): void {
   TRUST.declare(command)
     .action(async (names: string[], options: Options, command: Command) => {
       // Loaded here, not at start-up: the CycloneDX library alone takes a good part of a second.
-      const { readLockfile } = await import("../lockfile/lockfile-file.js");
       const { resolveHubOptions } = await import("../hub/hub-options.js");
       const { bomModels } = await import("../bom/bom-models.js");
       const { buildModelBom, serializeBom } = await import("../bom/build-bom.js");
       const global = globalOptions(command);
       // The flags are checked before anything is read; the keys and root are loaded after the lockfile.
       TRUST.anchors(options);
-      const lockfile = await readLockfile(global.lockfile);
+      const { lockfile, names: targets } = await lockedModels(global, names);
       const hub = resolveHubOptions(global.cacheDir === undefined ? {} : { cacheDir: global.cacheDir });
       const policy = await TRUST.policy(options);
-      const models = await bomModels(lockfile, names.length > 0 ? [...new Set(names)] : undefined, {
+      const models = await bomModels(lockfile, targets, {
         cacheDir: hub.cacheDir,
         ...(policy ? { policy } : {}),
         onNote: (message) => {

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
-import { ModelGuardError } from "../errors.js";
 import type { ClaimedSigner } from "../signers.js";
 import { escapeForTerminal } from "../terminal-text.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
+import { lockedModels } from "./locked-models.js";
 
 const KIND_NAMES = { "model-signature": "model signature", "publisher-signature": "publisher signature", "file-signature": "file signature" } as const;
 
@@ -28,15 +28,9 @@ export function registerSignatures(program: Command): void {
     .argument("[names...]", "models to list (default: all)")
     .action(async (names: string[], _options: object, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
-      const { readLockfile } = await import("../lockfile/lockfile-file.js");
       const { listSignatures } = await import("../signing/list-signatures.js");
       const global = globalOptions(command);
-      const lockfile = await readLockfile(global.lockfile);
-      const targets = names.length > 0 ? [...new Set(names)] : Object.keys(lockfile.models);
-      const missing = targets.filter((name) => !Object.hasOwn(lockfile.models, name));
-      if (missing.length > 0) {
-        throw new ModelGuardError("MODEL_NOT_LOCKED", `not locked in ${global.lockfile}: ${missing.join(", ")}`, { model: missing[0]! });
-      }
+      const { lockfile, names: targets } = await lockedModels(global, names);
       const listed = targets.map((name) => ({ name, entry: lockfile.models[name]!, signatures: listSignatures(lockfile.models[name]!) }));
       if (global.json) {
         // An array, not an object keyed by name: a model named "__proto__" stays a model.

@@ -4,6 +4,7 @@ import { ModelGuardError } from "../errors.js";
 import type { LockedModel } from "../lockfile/types.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
+import { targetNames } from "./locked-models.js";
 
 interface Options {
   keyId?: string;
@@ -40,11 +41,7 @@ export function registerUnsign(program: Command): void {
       const dropped: { name: string; dropped: string[]; left: number }[] = [];
       await updateLockfile(global.lockfile, (lockfile) => {
         dropped.length = 0;
-        const targets = names.length > 0 ? [...new Set(names)] : Object.keys(lockfile.models);
-        const missing = targets.filter((name) => !Object.hasOwn(lockfile.models, name));
-        if (missing.length > 0) {
-          throw new ModelGuardError("MODEL_NOT_LOCKED", `not locked in ${global.lockfile}: ${missing.join(", ")}; nothing was changed`, { model: missing[0]! });
-        }
+        const targets = targetNames(lockfile, names, "nothing was changed");
         // A Map, not assignment into an object: a model named "__proto__" is a model like any other.
         const replaced = new Map<string, LockedModel>();
         for (const name of targets) {

@@ -1,4 +1,4 @@
-import { ModelGuardError } from "../errors.js";
+import { lockedNames } from "./locked-names.js";
 import type { Lockfile } from "./types.js";
 
 /**
@@ -7,14 +7,6 @@ import type { Lockfile } from "./types.js";
  * (through updateLockfile).
  */
 export function removeModels(lockfile: Lockfile, names: readonly string[]): Lockfile {
-  const missing = names.filter((name) => !Object.hasOwn(lockfile.models, name));
-  if (missing.length > 0) {
-    throw new ModelGuardError(
-      "MODEL_NOT_LOCKED",
-      `not locked: ${missing.join(", ")} (locked: ${Object.keys(lockfile.models).join(", ") || "none"}); nothing was removed`,
-      { model: missing[0]! },
-    );
-  }
-  const drop = new Set(names);
+  const drop = new Set(lockedNames(lockfile, names, "nothing was removed"));
   return { ...lockfile, models: Object.fromEntries(Object.entries(lockfile.models).filter(([name]) => !drop.has(name))) };
 }

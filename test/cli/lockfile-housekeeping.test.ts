@@ -57,7 +57,10 @@ describe("modelguard signatures and unsign", () => {
     expect(JSON.parse(json.stdout)).toEqual({
       models: [{ name: "b", repo: "org/b", revision: "1".repeat(40), signatures: [{ where: "signatures[0]", kind: "model-signature", signer: { kind: "key", fingerprint: oldId } }] }],
     });
-    expect((await runCli([...s.g, "signatures", "nope"])).code).toBe(2);
+    const unknown = await runCli([...s.g, "signatures", "a", "nope", "gone"]);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringMatching(/not locked: nope, gone \(locked: a, b, c\)/) });
+    const unknownUnsign = await runCli([...s.g, "unsign", "nope", "--key-id", oldId]);
+    expect(unknownUnsign).toMatchObject({ code: 2, stderr: expect.stringMatching(/not locked: nope \(locked: a, b, c\); nothing was changed/) });
 
     // A key id that signed nothing (a typo): exit 2, nothing written.
     const before = await readFile(s.lockfilePath, "utf8");
