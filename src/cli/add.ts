@@ -20,8 +20,10 @@ interface Options extends TrustFlags {
 const TRUST = trustFlags({
   key: "verify and record the publisher's model.sig with this public key (repeatable)",
   identity: "verify and record the publisher's keyless model.sig: certificate identity (exact)",
-  identityProvider: "OIDC issuer of --identity (exact)",
-  trustedRoot: "Sigstore trusted_root.json for --identity (default: the public-good root)",
+  identityRegexp: "or a regular expression for it, anchored at both ends",
+  identityProvider: "OIDC issuer of the identity (exact)",
+  identityProviderRegexp: "or a regular expression for it, anchored at both ends",
+  trustedRoot: "Sigstore trusted_root.json for the identity, given with one (default: the public-good root)",
 });
 
 /**
@@ -68,6 +70,8 @@ export function registerAdd(program: Command): void {
       const { createDownloadProgress } = await import("./progress.js");
       const global = globalOptions(command);
       const { repo, ref, quantization } = parseRepoArg(arg);
+      // The flags are checked before anything is fetched; the keys and root are loaded with the policy.
+      TRUST.anchors(options);
       const { hub, fetch } = hubContext(global);
       const publisherTrust = await TRUST.policy(options);
       const preset = options.preset?.length ? await pipelinePreset(repo, ref, options.preset, global) : undefined;

@@ -9,15 +9,14 @@ interface Options extends TrustFlags {
   reproducible?: boolean;
 }
 
-const TRUST = trustFlags(
-  {
-    key: "check the signatures against this trusted key (repeat for several); the BOM then states the verified signer",
-    identity: "trusted Sigstore keyless identity (exact match), with --identity-provider",
-    identityProvider: "OIDC issuer of --identity (exact match)",
-    trustedRoot: "Sigstore trusted_root.json for --identity (default: the public-good root)",
-  },
-  { strictTrustedRoot: true },
-);
+const TRUST = trustFlags({
+  key: "check the signatures against this trusted key (repeat for several); the BOM then states the verified signer",
+  identity: "trusted Sigstore keyless identity (exact match), with its issuer",
+  identityRegexp: "or a regular expression for it, anchored at both ends",
+  identityProvider: "OIDC issuer of the identity (exact match)",
+  identityProviderRegexp: "or a regular expression for it, anchored at both ends",
+  trustedRoot: "Sigstore trusted_root.json for the identity, given with one (default: the public-good root)",
+});
 
 export function registerBom(program: Command): void {
   const command = program

@@ -7,7 +7,8 @@
  * `verify key|certificate|sigstore`).
  *
  * A command declares the flags it takes with its own help text: `trustFlags({ key: "…", … })`
- * lists them in help in the order given. Heavy modules (keys, Sigstore roots) load only when read.
+ * lists them in help in the order given. Every command behaves alike: identities exact or as
+ * anchored patterns, `--trusted-root` refused without an identity. Heavy modules (keys, Sigstore roots) load only when read.
  */
 import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
@@ -51,7 +52,7 @@ export interface TrustFlagSet {
   declare(command: Command): Command;
   /** The keyless identity the flags trust, if any: each part exact or an anchored pattern. */
   identity(flags: TrustFlags): IdentityPolicy | undefined;
-  /** The anchors as paths (the guard's `trust` option); throws on a stray `--trusted-root` where the command refuses it. */
+  /** The anchors as paths (the guard's `trust` option); a usage error for a `--trusted-root` without an identity. */
   anchors(flags: TrustFlags): TrustOptions;
   /** The policy of the keys and identities given, or undefined when none is (unsigned is not allowed by it). */
   policy(flags: TrustFlags): Promise<TrustPolicy | undefined>;
@@ -59,25 +60,23 @@ export interface TrustFlagSet {
   modelSignatureTrust(flags: TrustFlags): Promise<ModelSignatureTrust>;
 }
 
-export interface TrustFlagOptions {
-  /** Refuse `--trusted-root` without an identity (a usage error) rather than ignore it. */
-  strictTrustedRoot?: boolean;
-}
+/** A `--trusted-root` is only read to check keyless identities: without one it would be ignored, so it is refused. */
+const STRAY_TRUSTED_ROOT = "--trusted-root only applies to keyless verification: add --identity or --identity-regexp, with --identity-provider or --identity-provider-regexp";
+const PAIRING = "a trusted identity needs one of --identity and --identity-regexp and one of --identity-provider and --identity-provider-regexp";
+const KEYLESS_FLAGS: readonly TrustFlagName[] = ["identity", "identityRegexp", "identityProvider", "identityProviderRegexp", "trustedRoot"];
 
-const STRAY_TRUSTED_ROOT = "--trusted-root only applies to keyless (--identity) verification";
-
-export function trustFlags(help: Partial<Record<TrustFlagName, FlagHelp>>, options: TrustFlagOptions = {}): TrustFlagSet {
+/** A command's trust flags; a command that takes `identity` takes all four identity flags and `trustedRoot` (checked when declared). */
+export function trustFlags(help: Partial<Record<TrustFlagName, FlagHelp>>): TrustFlagSet {
   const names = Object.keys(help) as TrustFlagName[];
-  const patterns = names.includes("identityRegexp") || names.includes("identityProviderRegexp");
-  const pairing = patterns
-    ? "a trusted identity needs one of --identity and --identity-regexp and one of --identity-provider and --identity-provider-regexp"
-    : "--identity and --identity-provider go together";
+  if (KEYLESS_FLAGS.some((name) => names.includes(name)) && !KEYLESS_FLAGS.every((name) => names.includes(name))) {
+    throw new Error(`a command taking identities takes all of ${KEYLESS_FLAGS.join(", ")}`);
+  }
 
   function identity(flags: TrustFlags): IdentityPolicy | undefined {
     const subjects = [flags.identity, flags.identityRegexp].filter((v) => v !== undefined).length;
     const issuers = [flags.identityProvider, flags.identityProviderRegexp].filter((v) => v !== undefined).length;
     if (subjects === 0 && issuers === 0) return undefined;
-    if (subjects !== 1 || issuers !== 1) throw new ModelGuardError("USAGE", pairing);
+    if (subjects !== 1 || issuers !== 1) throw new ModelGuardError("USAGE", PAIRING);
     return {
       ...(flags.identity === undefined ? {} : { subject: flags.identity }),
       ...(flags.identityRegexp === undefined ? {} : { subjectPattern: flags.identityRegexp }),
@@ -88,7 +87,7 @@ export function trustFlags(help: Partial<Record<TrustFlagName, FlagHelp>>, optio
 
   function anchors(flags: TrustFlags): TrustOptions {
     const trusted = identity(flags);
-    if (options.strictTrustedRoot && flags.trustedRoot !== undefined && !trusted) throw new ModelGuardError("USAGE", STRAY_TRUSTED_ROOT);
+    if (flags.trustedRoot !== undefined && !trusted) throw new ModelGuardError("USAGE", STRAY_TRUSTED_ROOT);
     return {
       keys: flags.key ?? [],
       ...(trusted ? { identities: [trusted] } : {}),

@@ -17,7 +17,7 @@ const TRUST = trustFlags({
   identityRegexp: "or a regular expression for it, anchored at both ends",
   identityProvider: "OIDC issuer of the identity, exact match",
   identityProviderRegexp: "or a regular expression for it, anchored at both ends",
-  trustedRoot: "Sigstore trusted_root.json for identities (default: the public-good root)",
+  trustedRoot: "Sigstore trusted_root.json for identities, given with one (default: the public-good root)",
   certificateChain: "trusted root certificates (PEM) of certificate signatures; repeat for several",
   allowUnsigned: "accept models with no trusted signature",
 });
