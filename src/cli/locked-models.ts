@@ -1,6 +1,7 @@
 /**
- * The models a lockfile command names: `remove`, `signatures`, `unsign` and `bom` take `[names...]`
- * (every locked model when none is given) and refuse a name that is not locked, naming each one.
+ * The models a lockfile command names: `signatures`, `unsign` and `bom` take `[names...]` (every
+ * locked model when none is given) and refuse a name that is not locked, naming each one. (`remove`
+ * takes `<names...>`, at least one, and checks them with the same `lockedNames` in `removeModels`.)
  */
 import type { Lockfile } from "../lockfile/types.js";
 import { lockedNames } from "../lockfile/locked-names.js";
