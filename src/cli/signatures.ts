@@ -1,14 +1,15 @@
 import type { Command } from "commander";
-import type { ClaimedSigner } from "../signers.js";
+import type { ClaimedSigner, LockedSignature } from "../signers.js";
 import { escapeForTerminal } from "../terminal-text.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { lockedModels } from "./locked-models.js";
 
-const KIND_NAMES = { "model-signature": "model signature", "publisher-signature": "publisher signature", "file-signature": "file signature" } as const;
+/** `model-signature` → `model signature`: every kind is its words joined by a hyphen. */
+const kindName = (kind: LockedSignature["kind"]): string => kind.replace("-", " ");
 
 /** A claimed signer in full: a key's whole id (what `unsign --key-id` takes), an identity with its issuer. */
-function claimedName(signer: ClaimedSigner | undefined, kind: keyof typeof KIND_NAMES): string {
+function claimedName(signer: ClaimedSigner | undefined, kind: LockedSignature["kind"]): string {
   // cosign file signatures often carry no key id: only the public key tells whose they are.
   if (!signer) return kind === "file-signature" ? "no key id (unsign --key PUB finds it by verifying)" : "names no signer";
   switch (signer.kind) {
@@ -47,7 +48,7 @@ export function registerSignatures(program: Command): void {
         for (const s of signatures) {
           const where = escapeForTerminal(s.where).padEnd(width);
           const path = s.path === undefined ? "" : `  ${escapeForTerminal(s.path)}`;
-          lines.push(`  ${where}  ${KIND_NAMES[s.kind].padEnd(19)}  ${escapeForTerminal(claimedName(s.signer, s.kind))}${path}`);
+          lines.push(`  ${where}  ${kindName(s.kind).padEnd(19)}  ${escapeForTerminal(claimedName(s.signer, s.kind))}${path}`);
         }
       }
       writeOut(lines.join("\n"));

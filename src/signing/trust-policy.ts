@@ -32,8 +32,8 @@ export async function checkTrustPolicy(modelName: string, entry: LockedModel, po
 
 async function decideTrust(modelName: string, entry: LockedModel, policy: TrustPolicy): Promise<Signer> {
   const findings = noFindings();
-  // Strongest first. Once a trusted signer's signature is found broken or not matching the
-  // entry, no weaker scheme is tried: the entry was changed after a trusted signer approved it,
+  // Strongest first. Once a scheme has found a signature broken or not matching the entry (and
+  // none of its signatures was trusted), no weaker scheme is tried: the entry was changed after a trusted signer approved it,
   // and a per-file or publisher signature, which cannot bind the name, repo or paths, must not
   // cover that up.
   for (const scheme of SIGNATURE_SCHEMES) {

@@ -1,5 +1,5 @@
 /**
- * What the two bundle schemes (lockfile signatures and publishers' `model.sig`) share: both are
+ * Not a scheme: what the two bundle schemes (lockfile signatures and publishers' `model.sig`) share: both are
  * Sigstore bundles over an OpenSSF Model Signing statement, signed by key, certificate or keyless
  * identity, and both sit in the entry as a list. Here: the anchors as their verifier takes them,
  * the verified signer as a `Signer`, a failure sorted into the findings, and listing and
@@ -37,28 +37,29 @@ export function signerOf(signer: ModelSigner, via: BundleVia): Signer {
   }
 }
 
-/** Which finding each expected failure of a signature is; any other stops the check. */
+/** Which finding each failure of a signature's signer is; any other stops the check. */
 const FINDING_OF: Partial<Record<ErrorCode, keyof Findings>> = {
   UNTRUSTED_SIGNER: "untrusted",
   SIGNATURE_INVALID: "invalid",
   // A certificate that does not parse is a broken signature.
   CERTIFICATE_INVALID: "invalid",
-  SIGNATURE_MISSING: "uncovered",
 };
 
 /**
  * A signature's failure as a finding `at: message`; a failure that is no finding (a bug, or a
- * signature that cannot be read) is rethrown, told where it happened.
+ * signature that cannot be read) is rethrown, told where it happened. `more`: what else counts
+ * as a finding for this scheme (a publisher's signature that does not cover the entry's files).
  */
-export function recordFinding(findings: Findings, at: string, err: unknown): void {
-  const finding = err instanceof ModelGuardError ? FINDING_OF[err.code] : undefined;
+export function recordFinding(findings: Findings, at: string, err: unknown, more: Partial<Record<ErrorCode, keyof Findings>> = {}): void {
+  const finding = err instanceof ModelGuardError ? (more[err.code] ?? FINDING_OF[err.code]) : undefined;
   if (finding === undefined) throw withErrorContext(err, { prefix: at });
   findings[finding].push(`${at}: ${(err as ModelGuardError).message}`);
 }
 
 /** A list of bundles in an entry (`signatures`, `publisherSignatures`) and how to read each. */
 export interface BundleList<T> {
-  field: "signatures" | "publisherSignatures";
+  /** The entry field the list sits in; its JSON paths (`signatures[0]`) name it. */
+  field: keyof LockedModel;
   kind: LockedSignature["kind"];
   itemsOf(entry: LockedModel): readonly T[] | undefined;
   bundleOf(item: T): unknown;
@@ -82,7 +83,7 @@ function withoutBundlesBy<T>(entry: LockedModel, list: BundleList<T>, signer: Cl
     return !mine;
   });
   const { [list.field]: _all, ...rest } = entry;
-  return { entry: kept.length > 0 ? { ...rest, [list.field]: kept } : rest, dropped };
+  return { entry: (kept.length > 0 ? { ...rest, [list.field]: kept } : rest) as LockedModel, dropped };
 }
 
 /** A scheme whose signatures are a list of bundles in the entry: its own `verify`, the shared listing and dropping. */

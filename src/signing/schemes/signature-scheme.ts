@@ -12,7 +12,11 @@ import type { TrustAnchors } from "../trust-anchors.js";
 
 /** Why a scheme's signatures did not satisfy the policy, each a message naming the signature. */
 export interface Findings {
-  /** A trusted signer's signature that is broken or no longer matches the entry: tampering. */
+  /**
+   * A signature that is broken (a bad signature, a certificate that does not parse) or, by a
+   * trusted signer, no longer matches the entry: tampering. The trust policy tries no weaker
+   * scheme after one (a later signature of the same scheme may still be trusted).
+   */
   invalid: string[];
   /** Valid signatures by signers the policy does not trust. */
   untrusted: string[];
