@@ -1,7 +1,7 @@
 /**
  * `npm run example:llm`: a GGUF model for node-llama-cpp, end to end, with nothing downloaded.
  *
- * 1. the local Hub (loopback) serves a tiny llama model generated in code (src/gguf/tiny-llama.ts);
+ * 1. the local Hub (loopback) serves a tiny llama model generated in code (test/helpers/tiny-llama.ts);
  * 2. `modelguard add REPO:F32` locks it by quantization tag and `modelguard sign` signs it with the
  *    demo key (the real CLI, as a user runs it);
  * 3. the service side opens a guard trusting the demo public key and `loadLlamaModel` loads it into
@@ -16,7 +16,7 @@ import { getLlama, LlamaCompletion, LlamaLogLevel, type Llama } from "node-llama
 import { ModelGuard, ModelGuardError, readLockfile } from "modelguard";
 import { loadLlamaModel } from "modelguard/node-llama-cpp";
 import { startLocalHub } from "../local-hub/index.js";
-import { tinyLlamaGguf } from "../src/gguf/tiny-llama.js";
+import { tinyLlamaGguf } from "../test/helpers/tiny-llama.js";
 import { snapshotDir } from "./example-cache.js";
 import { exampleCli } from "./example-cli.js";
 

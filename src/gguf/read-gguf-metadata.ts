@@ -5,7 +5,7 @@
  * Hand-written: `@huggingface/gguf` and node-llama-cpp's reader both read by path or URL, and the
  * guard reads only bytes it has verified. Every count and length is bounded by the file size
  * before it is used, so a hostile header fails with GGUF_INVALID instead of allocating or looping.
- * Format: see write-gguf.ts.
+ * Format: see test/helpers/write-gguf.ts (the test-only writer).
  */
 import { open } from "node:fs/promises";
 import { ModelGuardError } from "../errors.js";

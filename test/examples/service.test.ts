@@ -17,7 +17,7 @@ import { buildAddModel, buildOnnxModel } from "../helpers/build-model.js";
 import { TensorDataType } from "../../src/onnx/onnx-fields.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
-import { tinyLlamaGguf } from "../../src/gguf/tiny-llama.js";
+import { tinyLlamaGguf } from "../helpers/tiny-llama.js";
 import { EXAMPLE_LOCKFILE, EXAMPLE_PUBLIC_KEY, fillExampleCache, snapshotDir, startExampleHub } from "../../examples/example-cache.js";
 import { CLASSIFIER, EXAMPLE_MODEL, EXAMPLE_REPO, REGRESSOR, REGRESSOR_MODEL, REGRESSOR_REPO, tinyRegressorFiles } from "../../examples/tiny-model.js";
 import { makeCachedModels, makeKeys, tempDir, type TestKeys } from "../helpers/fixtures.js";

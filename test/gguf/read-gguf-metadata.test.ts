@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ModelGuardError } from "../../src/errors.js";
 import { readGgufMetadata, type ReadAt } from "../../src/gguf/read-gguf-metadata.js";
-import { tinyLlamaGguf, tinyLlamaLora, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
-import { gguf, writeGguf } from "../../src/gguf/write-gguf.js";
+import { tinyLlamaGguf, tinyLlamaLora, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
+import { gguf, writeGguf } from "../helpers/write-gguf.js";
 
 function reader(bytes: Uint8Array): { readAt: ReadAt; reads: number[] } {
   const reads: number[] = [];

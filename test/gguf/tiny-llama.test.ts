@@ -2,7 +2,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaLora, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
+import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaLora, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { complete, cpuLlama } from "../helpers/llama.js";
 

@@ -4,8 +4,8 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rm } from "node:fs/promises";
 import { sha256Hex } from "../../src/digest/sha256.js";
-import { gguf, splitPartName, writeGguf, writeSplitGguf, type GgufSpec } from "../../src/gguf/write-gguf.js";
-import { tinyLlamaGguf, tinyLlamaLora, tinyLlamaSpec, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
+import { gguf, splitPartName, writeGguf, writeSplitGguf, type GgufSpec } from "../helpers/write-gguf.js";
+import { tinyLlamaGguf, tinyLlamaLora, tinyLlamaSpec, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 // node-llama-cpp's own GGUF reader (pure JavaScript) checks what the writer wrote.

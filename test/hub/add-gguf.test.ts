@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/digest/sha256.js";
-import { tinyLlamaGguf, tinyLlamaLora, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
+import { tinyLlamaGguf, tinyLlamaLora, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
 import { runCli } from "../helpers/run-cli.js";
 import { startHubEnv, type HubTestEnv } from "./hub-fixture.js";
 

@@ -44,7 +44,7 @@ describe("the npm package", () => {
   it("holds nothing but those: no tests, fixtures, examples, benchmarks, local Hub or test builders", () => {
     const unexpected = files.filter((f) => !/^(LICENSE|README\.md|package\.json|bin\/modelguard\.js|docs\/(verify-report|lockfile|audit-event)\.schema\.json|dist\/.+\.(js|d\.ts))$/.test(f));
     expect(unexpected).toEqual([]);
-    expect(files.filter((f) => /build-model/.test(f))).toEqual([]);
+    expect(files.filter((f) => /build-model|write-gguf|tiny-llama/.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith("dist/") && /(^|\/)(test|fixtures?)(\/|\.)/.test(f))).toEqual([]);
   });
 

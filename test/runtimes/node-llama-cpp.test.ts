@@ -8,7 +8,7 @@ import { readLockfile, writeLockfile } from "../../src/lockfile/lockfile-file.js
 import type { GgufLayout } from "../../src/lockfile/types.js";
 import { llamaLoraAdapters, loadLlamaModel } from "../../src/node-llama-cpp.js";
 import { withSignature } from "../../src/signing/sign-locked-model.js";
-import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaLora, tinyLlamaSpec, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
+import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaLora, tinyLlamaSpec, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
 import { makeCachedModels, makeKeys, tempDir } from "../helpers/fixtures.js";
 import { rejection } from "../helpers/errors.js";
 import { expectValidAuditEvent } from "../helpers/audit-schema.js";

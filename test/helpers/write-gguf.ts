@@ -1,4 +1,5 @@
 /**
+ * Test and example code, not shipped in the package (it lives outside src/ for that reason).
  * Writes GGUF files (version 3) for tests and examples: metadata key/values and F32 tensors, and
  * split models as llama.cpp's `gguf-split` lays them out. Hand-written because no library writes
  * whole GGUF files from JavaScript (`@huggingface/gguf` parses them and writes headers only).

@@ -1,7 +1,8 @@
 /**
  * A tiny llama-architecture GGUF model (about 55 KB: one layer, 16-wide, 12 F32 tensors, a
  * 291-token SentencePiece vocabulary with scores and token types) that llama.cpp loads and
- * generates from, for tests and examples. Nothing is downloaded; the bytes are the same every run.
+ * generates from, for tests and examples (test-only code, not shipped in the package). Nothing is
+ * downloaded; the bytes are the same every run.
  *
  * Built so that greedy decoding is predictable: each word's embedding is its own basis vector,
  * and the output matrix maps word k to word k+1, so the model recites TINY_LLAMA_SENTENCE in a
