@@ -58,7 +58,7 @@ export const COMMAND_HELP: Record<string, { env: Variable[]; exit: Exit[]; exitN
   },
   remove: { env: [], exit: [0, 2], exitNotes: { 2: "a name is not locked (nothing is removed), or the lockfile is malformed or busy" } },
   signatures: { env: [], exit: [0, 2] },
-  unsign: { env: [], exit: [0, 2], exitNotes: { 2: "no signature of the models is by that key, a name is not locked, or a malformed key id, key or lockfile (nothing is changed)" } },
+  unsign: { env: [], exit: [0, 2], exitNotes: { 2: "no signature of the models is by that signer, not exactly one signer given, a name is not locked, or a malformed key id, key, fingerprint or lockfile (nothing is changed)" } },
 };
 
 /** `  term  description`, the description wrapped at 80 columns under itself, as commander lays out options. */

@@ -4,22 +4,16 @@ import { escapeForTerminal } from "../terminal-text.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { lockedModels } from "./locked-models.js";
+import { signerName } from "./signer-name.js";
 
 /** `model-signature` → `model signature`: every kind is its words joined by a hyphen. */
 const kindName = (kind: LockedSignature["kind"]): string => kind.replace("-", " ");
 
-/** A claimed signer in full: a key's whole id (what `unsign --key-id` takes), an identity with its issuer. */
+/** Who a signature claims, or why it names no one. */
 function claimedName(signer: ClaimedSigner | undefined, kind: LockedSignature["kind"]): string {
   // cosign file signatures often carry no key id: only the public key tells whose they are.
   if (!signer) return kind === "file-signature" ? "no key id (unsign --key PUB finds it by verifying)" : "names no signer";
-  switch (signer.kind) {
-    case "key":
-      return `key ${signer.fingerprint}`;
-    case "identity":
-      return `${signer.subject} (${signer.issuer})`;
-    case "certificate":
-      return `certificate ${signer.subject} (sha256 ${signer.fingerprint})`;
-  }
+  return signerName(signer);
 }
 
 export function registerSignatures(program: Command): void {

@@ -97,7 +97,7 @@ describe("modelguard signatures and unsign", () => {
     expect((await runCli([...s.g, "unsign", "c", "--key-id", publicKeyId(old.publicKey)])).code).toBe(2);
     const json = await runCli([...s.g, "--json", "unsign", "c", "--key", old.publicPath]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ key: publicKeyId(old.publicKey), models: [{ name: "c", dropped: ['files["config.json"].signatures[0]'], left: 0 }] });
+    expect(JSON.parse(json.stdout)).toEqual({ key: publicKeyId(old.publicKey), signer: { kind: "key", fingerprint: publicKeyId(old.publicKey) }, models: [{ name: "c", dropped: ['files["config.json"].signatures[0]'], left: 0 }] });
     expect((await s.lock()).models.c!.files["config.json"]!.signatures).toBeUndefined();
   });
 });

@@ -168,23 +168,30 @@ describe("modelguard sign-model in the keyless and certificate modes", () => {
   });
 });
 
+const ec = () => generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+const day = 86400_000;
+
+/** A CA of our own (DIR/root.pem) and a release signer under it: its key and certificate (DIR/signer.pem). */
+async function certificateSigner(dir: string) {
+  const root = makeCa("release root", ec(), new Date(Date.now() - day), new Date(Date.now() + 365 * day));
+  const signer = await makeKeys(dir, "signer");
+  const leaf = issueCertificate({
+    commonName: "release signer",
+    publicKey: signer.publicKey,
+    issuer: root,
+    notBefore: new Date(Date.now() - day),
+    notAfter: new Date(Date.now() + 30 * day),
+    extensions: [extensions.keyUsage(0x80)],
+  });
+  await writeFile(join(dir, "root.pem"), root.certificate.toString());
+  await writeFile(join(dir, "signer.pem"), leaf.toString());
+  return { signer, leaf };
+}
+
 describe("modelguard sign --certificate, verify --certificate-chain", () => {
   it("round-trips a certificate signature of the lockfile", async () => {
     const m = await lockedModels();
-    const ec = () => generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    const day = 86400_000;
-    const root = makeCa("release root", ec(), new Date(Date.now() - day), new Date(Date.now() + 365 * day));
-    const signer = await makeKeys(m.dir, "signer");
-    const leaf = issueCertificate({
-      commonName: "release signer",
-      publicKey: signer.publicKey,
-      issuer: root,
-      notBefore: new Date(Date.now() - day),
-      notAfter: new Date(Date.now() + 30 * day),
-      extensions: [extensions.keyUsage(0x80)],
-    });
-    await writeFile(join(m.dir, "root.pem"), root.certificate.toString());
-    await writeFile(join(m.dir, "signer.pem"), leaf.toString());
+    const { signer } = await certificateSigner(m.dir);
     const signed = await runCli([...m.g, "sign", "--key", signer.privatePath, "--certificate", join(m.dir, "signer.pem")]);
     expect(signed.stderr).toMatch(/by certificate O=modelguard tests, CN=release signer\n$/);
     expect(signed.code).toBe(0);
@@ -198,5 +205,58 @@ describe("modelguard sign --certificate, verify --certificate-chain", () => {
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/FAIL \[UNTRUSTED_SIGNER\]/);
     expect((await runCli([...m.g, "verify", "--certificate-chain", join(m.dir, "missing.pem")])).code).toBe(2);
+  });
+});
+
+describe("modelguard unsign a keyless or certificate signer", () => {
+  it("--identity with --identity-provider drops that identity's signatures, as signatures lists them, and only those", async () => {
+    const m = await lockedModels();
+    const key = await makeKeys(m.dir, "key");
+    expect((await runCli([...m.g, "sign", "--identity-token", token, ...instance], { env: NO_ENV_TOKEN })).code).toBe(0);
+    expect((await runCli([...m.g, "sign", "classifier", "--key", key.privatePath])).code).toBe(0);
+    const listed = await runCli([...m.g, "signatures"]);
+    expect(listed.stdout).toMatch(new RegExp(`^embedder  acme/embedder@1{40}\\n  signatures\\[0\\]  model signature +  ${IDENTITY.replaceAll(".", "\\.")} \\(${sigstore.oidc.url.replaceAll(".", "\\.")}\\)\\n`, "m"));
+
+    // Another issuer, an identity without its issuer, or two signers: exit 2, nothing changed.
+    const before = await readFile(m.lockfilePath, "utf8");
+    const other = await runCli([...m.g, "unsign", "--identity", IDENTITY, "--identity-provider", "https://token.actions.githubusercontent.com"]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`is by ${IDENTITY} (https://token.actions.githubusercontent.com); nothing was changed`);
+    expect((await runCli([...m.g, "unsign", "--identity", IDENTITY])).stderr).toMatch(/--identity and --identity-provider go together/);
+    const two = await runCli([...m.g, "unsign", "--identity", IDENTITY, "--identity-provider", sigstore.oidc.url, "--key", key.publicPath]);
+    expect(two).toMatchObject({ code: 2, stderr: expect.stringContaining("give the signer to drop with one of --key-id ID, --key PUB, --identity SUBJECT with --identity-provider ISSUER, or --certificate-fingerprint FP") });
+    expect(await readFile(m.lockfilePath, "utf8")).toBe(before);
+
+    const dropped = await runCli([...m.g, "unsign", "--identity", IDENTITY, "--identity-provider", sigstore.oidc.url]);
+    expect(dropped.code).toBe(0);
+    expect(dropped.stderr).toContain("classifier: dropped signatures[0]");
+    expect(dropped.stderr).toContain("embedder has no signature left");
+    const after = await runCli([...m.g, "signatures"]);
+    expect(after.stdout).not.toContain(IDENTITY);
+    expect(after.stdout).toMatch(/^classifier  acme\/classifier@1{40}\n  signatures\[0\]  model signature +  key [0-9a-f]{64}\nembedder  acme\/embedder@1{40}\n  no signatures\n$/);
+    expect((await runCli([...m.g, "verify", "classifier", "--key", key.publicPath])).code).toBe(0);
+  });
+
+  it("--certificate-fingerprint drops a certificate's signatures, given as signatures prints it or without colons", async () => {
+    const m = await lockedModels();
+    const { signer, leaf } = await certificateSigner(m.dir);
+    expect((await runCli([...m.g, "sign", "--key", signer.privatePath, "--certificate", join(m.dir, "signer.pem")])).code).toBe(0);
+    const listed = await runCli([...m.g, "signatures", "classifier"]);
+    expect(listed.stdout).toContain(`signatures[0]  model signature      certificate O=modelguard tests, CN=release signer (sha256 ${leaf.fingerprint256})`);
+
+    const before = await readFile(m.lockfilePath, "utf8");
+    expect((await runCli([...m.g, "unsign", "--certificate-fingerprint", "AB:CD"])).stderr).toMatch(/--certificate-fingerprint AB:CD is not a SHA-256 fingerprint/);
+    const stranger = await runCli([...m.g, "unsign", "--certificate-fingerprint", "0".repeat(64)]);
+    expect(stranger.code).toBe(2);
+    expect(stranger.stderr).toContain(`is by certificate sha256 ${"00:".repeat(31)}00; nothing was changed`);
+    expect(await readFile(m.lockfilePath, "utf8")).toBe(before);
+
+    const json = await runCli([...m.g, "--json", "unsign", "classifier", "--certificate-fingerprint", leaf.fingerprint256.replaceAll(":", "").toLowerCase()]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ signer: { kind: "certificate", fingerprint: leaf.fingerprint256 }, models: [{ name: "classifier", dropped: ["signatures[0]"], left: 0 }] });
+    expect((await runCli([...m.g, "unsign", "embedder", "--certificate-fingerprint", leaf.fingerprint256])).code).toBe(0);
+    const after = await runCli([...m.g, "signatures"]);
+    expect(after.stdout).not.toContain(leaf.fingerprint256);
+    expect(after.stdout).toMatch(/^classifier  acme\/classifier@1{40}\n  no signatures\nembedder  acme\/embedder@1{40}\n  no signatures\n$/);
   });
 });
