@@ -63,6 +63,9 @@ export interface TrustFlagSet {
 /** A `--trusted-root` is only read to check keyless identities: without one it would be ignored, so it is refused. */
 const STRAY_TRUSTED_ROOT = "--trusted-root only applies to keyless verification: add --identity or --identity-regexp, with --identity-provider or --identity-provider-regexp";
 const PAIRING = "a trusted identity needs one of --identity and --identity-regexp and one of --identity-provider and --identity-provider-regexp";
+/** verify-model takes one kind of trust, as model_signing's `verify key|certificate|sigstore` does. */
+const ONE_KIND =
+  "give exactly one of --key, --certificate-chain, or an identity: --identity or --identity-regexp, with --identity-provider or --identity-provider-regexp";
 const KEYLESS_FLAGS: readonly TrustFlagName[] = ["identity", "identityRegexp", "identityProvider", "identityProviderRegexp", "trustedRoot"];
 
 /** A command's trust flags; a command that takes `identity` takes all four identity flags and `trustedRoot` (checked when declared). */
@@ -120,7 +123,7 @@ export function trustFlags(help: Partial<Record<TrustFlagName, FlagHelp>>): Trus
       const chain = flags.certificateChain ?? [];
       const keyless = [flags.identity, flags.identityRegexp, flags.identityProvider, flags.identityProviderRegexp].some((v) => v !== undefined);
       if ([keys.length > 0, chain.length > 0, keyless].filter(Boolean).length !== 1) {
-        throw new ModelGuardError("USAGE", "give exactly one of --key, --certificate-chain, or --identity with --identity-provider");
+        throw new ModelGuardError("USAGE", ONE_KIND);
       }
       if (flags.trustedRoot !== undefined && !keyless) throw new ModelGuardError("USAGE", STRAY_TRUSTED_ROOT);
       if (keys.length > 0) {
