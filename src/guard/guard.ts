@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from "node:buffer";
 import { access } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
-import type { AuditRuntime } from "../audit/audit-event.js";
+import type { AuditRuntime, RuntimeName } from "../audit/audit-event.js";
 import { openAuditSink, type AuditOption, type AuditSink } from "../audit/audit-sink.js";
 import { auditedCheck, auditedLoad, noteVerifiedFile } from "../audit/audited-load.js";
 import { checkEvent } from "../audit/check-event.js";
@@ -413,52 +413,55 @@ export class ModelGuard {
 
   /**
    * The startup gate and the loads in one pass over the bytes: for each named model (all by
-   * default) the signatures are checked, a session is created for its ONNX graph (if it locks
-   * one) from the very bytes that were hashed, and every other locked file is checked by
-   * streaming. Like createSession, it downloads what the cache lacks unless offline (each byte
-   * checked as it arrives), but never replaces a cached file that is wrong. So no byte is hashed twice, where `verifyAll()` then `createSession()` would hash the
-   * graph and its weights twice. Returns the report and the sessions; throws a ModelGuardError
-   * carrying the report when anything failed, after releasing the sessions it made.
+   * default) the signatures are checked, the model is loaded through the first runtime that has an
+   * entry among its locked files (`options.adapters`, then onnxruntime for an ONNX graph) from the
+   * very bytes or copies that were hashed, and every other locked file is checked by streaming.
+   * Like createSession, it downloads what the cache lacks unless offline (each byte checked as it
+   * arrives), but never replaces a cached file that is wrong. So no byte is hashed twice, where
+   * `verifyAll()` then `createSession()` (or `loadLlamaModel()`) would hash the entry and its
+   * companions twice. Returns the report and the sessions; throws a ModelGuardError carrying the
+   * report when anything failed, after releasing the sessions it made.
    */
-  async loadAll(names: string[] = this.modelNames, options: Omit<CreateSessionOptions, "file"> = {}): Promise<LoadedModels> {
+  async loadAll(names: string[] = this.modelNames, options: LoadAllOptions = {}): Promise<LoadedModels> {
     for (const name of names) this.#entry(name);
+    const { adapters = [], ...onnxOptions } = options;
+    const runtimes: LoadAllRuntime[] = [
+      ...adapters.map((adapter) => ({ adapter, options: {} })),
+      { adapter: onnxruntime as RuntimeAdapter, options: onnxOptions },
+    ];
     const startedAt = new Date();
     const started = performance.now();
-    const sessions = new Map<string, InferenceSession>();
+    const loaded = new Map<string, LoadedSession & { adapter: RuntimeAdapter }>();
     const pool = sharedHashPool();
     const models: ModelReport[] = [];
-    // One model at a time: each load holds its model's bytes in memory until onnxruntime has them.
+    // One model at a time: each load holds its model's bytes (or copies) until the runtime has them.
     for (const name of names) {
-      // A model with an ONNX graph is loaded (one event, runtime onnxruntime); any other is only checked.
-      const loads = this.#locksOnnxGraph(name);
-      models.push(
-        await this.#auditedCheck(name, loads ? "load" : "verify", loads ? onnxruntime.runtime : null, () => this.#loadModel(name, options, pool, sessions)),
-      );
+      // A model some runtime starts from is loaded (one event, that runtime); any other is only checked.
+      const runtime = runtimes.find((r) => Object.keys(this.#entry(name).files).some((p) => r.adapter.isEntry(p)));
+      models.push(await this.#auditedCheck(name, runtime ? "load" : "verify", runtime?.adapter.runtime ?? null, () => this.#loadModel(name, runtime, pool, loaded)));
     }
     const report = buildReport(startedAt, performance.now() - started, models);
     if (!report.ok) {
-      await Promise.all([...sessions.values()].map((s) => s.release()));
+      await Promise.all([...loaded.values()].map((l) => l.adapter.release(l.session)));
       throw combinedError(listFailures(report), report);
     }
-    return { report, sessions };
+    const sessions = new Map<string, InferenceSession>();
+    for (const [name, l] of loaded) if (l.runtime === onnxruntime.runtime) sessions.set(name, l.session as InferenceSession);
+    return { report, sessions, loaded: new Map([...loaded].map(([name, l]) => [name, { runtime: l.runtime, session: l.session }])) };
   }
 
-  #locksOnnxGraph(name: string): boolean {
-    return Object.keys(this.#entry(name).files).some((p) => onnxruntime.isEntry(p));
-  }
-
-  async #loadModel(name: string, options: Omit<CreateSessionOptions, "file">, pool: HashPool, sessions: Map<string, InferenceSession>): Promise<ModelReport> {
+  async #loadModel(name: string, runtime: LoadAllRuntime | undefined, pool: HashPool, loaded: Map<string, LoadedSession & { adapter: RuntimeAdapter }>): Promise<ModelReport> {
     const entry = this.#entry(name);
     const started = performance.now();
     const report: ModelReport = { name, repo: entry.repo, revision: entry.revision, ok: true, signer: null, durationMs: 0, files: [] };
     const fileErrors = new Map<string, ReportError>();
-    let loaded: string[] = [];
+    let loadedFiles: string[] = [];
     try {
       report.signer = await this.signerOf(name);
-      if (this.#locksOnnxGraph(name)) {
-        const { session, files } = await this.load(onnxruntime, name, { options });
-        sessions.set(name, session);
-        loaded = files;
+      if (runtime) {
+        const { session, files } = await this.load(runtime.adapter, name, { options: runtime.options });
+        loaded.set(name, { runtime: runtime.adapter.runtime, session, adapter: runtime.adapter });
+        loadedFiles = files;
       }
     } catch (err) {
       const error = toReportError(err);
@@ -472,7 +475,7 @@ export class ModelGuard {
       const failed = fileErrors.get(file);
       // A digest is computed only over the whole locked size: a DIGEST_MISMATCH read all of it.
       if (failed) return { path: file, size: locked.size, ok: false, bytesChecked: failed.code === "DIGEST_MISMATCH" ? locked.size : 0, durationMs: loadMs, error: failed };
-      if (loaded.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
+      if (loadedFiles.includes(file)) return { path: file, size: locked.size, ok: true, bytesChecked: locked.size, durationMs: loadMs };
       return undefined;
     });
     report.ok = report.error === undefined && report.files.every((f) => f.ok);
@@ -606,6 +609,30 @@ export class ModelGuard {
 
 export interface LoadedModels {
   report: VerifyReport;
-  /** A session per model that locks an ONNX graph. */
+  /** A session per model loaded through onnxruntime (one that locks an ONNX graph and no entry of `adapters`). */
   sessions: Map<string, InferenceSession>;
+  /** Every model loaded, by name: the runtime that loaded it and what its adapter's `create` returned (an InferenceSession, a node-llama-cpp LlamaModel). */
+  loaded: Map<string, LoadedSession>;
+}
+
+/** A model `loadAll` loaded: the adapter's runtime and its session; release it through that runtime (`session.release()`, `model.dispose()`). */
+export interface LoadedSession {
+  runtime: RuntimeName;
+  session: unknown;
+}
+
+export interface LoadAllOptions extends Omit<CreateSessionOptions, "file"> {
+  /**
+   * Runtimes to load models through besides onnxruntime, e.g. `[nodeLlamaCpp(llama)]`
+   * (`modelguard/node-llama-cpp`): a model is loaded by the first of these that has an entry among
+   * its locked files (with its default options), else by onnxruntime if it locks an ONNX graph
+   * (with the rest of these options), else only checked. Default none: only ONNX graphs load.
+   */
+  adapters?: readonly RuntimeAdapter[];
+}
+
+/** A runtime loadAll tries, with the options its create gets. */
+interface LoadAllRuntime {
+  adapter: RuntimeAdapter;
+  options: unknown;
 }
