@@ -1,11 +1,13 @@
 /**
  * The start gate: open the guard, then `guard.loadAll()`: every locked file verified (what the
- * cache lacks fetched first, online) and a session for every model with an ONNX graph, in one
- * pass over the bytes.
+ * cache lacks fetched first, online), an onnxruntime session for every model with an ONNX graph
+ * and, through the node-llama-cpp adapter, a node-llama-cpp model for every GGUF model, in one
+ * pass over the bytes: each locked file is hashed once.
  * Every failure is collected, so one start names everything that is wrong.
  */
 import type { InferenceSession } from "onnxruntime-node";
-import { ERROR_CODES, ModelGuard, ModelGuardError, describeSigner, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type LoadedModels, type Signer } from "modelguard";
+import { ERROR_CODES, ModelGuard, ModelGuardError, describeSigner, exitCodeFor as guardExitCode, listFailures, type ErrorCode, type LoadedModels, type RuntimeAdapter, type Signer } from "modelguard";
+import { nodeLlamaCpp } from "modelguard/node-llama-cpp";
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import type { ServiceConfig } from "./config.js";
 import { createCompleter, type Completer } from "./completions.js";
@@ -62,10 +64,10 @@ export function toFailure(err: unknown): StartupFailure {
   return { code: "INTERNAL", message: (err as Error)?.stack ?? String(err) };
 }
 
-/** One pass: every locked file read and hashed once, a session per ONNX graph; or every failure. */
-async function load(guard: ModelGuard): Promise<{ loaded: LoadedModels; failures: [] } | { loaded?: undefined; failures: StartupFailure[] }> {
+/** One pass: every locked file read and hashed once, a session or model per loadable model; or every failure. */
+async function load(guard: ModelGuard, adapters: RuntimeAdapter[]): Promise<{ loaded: LoadedModels; failures: [] } | { loaded?: undefined; failures: StartupFailure[] }> {
   try {
-    return { loaded: await guard.loadAll(), failures: [] };
+    return { loaded: await guard.loadAll(guard.modelNames, { adapters }), failures: [] };
   } catch (err) {
     if (err instanceof ModelGuardError && err.report) return { failures: listFailures(err.report) };
     return { failures: [toFailure(err)] };
@@ -99,25 +101,30 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
   const names = guard.modelNames;
   log(`verifying ${names.length} model(s) from ${config.lockfile} in ${guard.cacheDir}${config.offline ? " (offline)" : ""}`);
 
+  // node-llama-cpp only when a GGUF model is locked; if it cannot start, the gate still checks every file.
+  const llama = await llamaAdapters(guard, names);
   // loadAll fetches what the cache lacks (online) but never replaces a cached file that is wrong.
-  const result = await load(guard);
-  if (!result.loaded) throw new StartupError(result.failures);
-  const { report, sessions } = result.loaded;
-  const models: ServedModel[] = report.models.map((m) => ({
-    name: m.name,
-    repo: m.repo,
-    revision: m.revision,
-    files: m.files.map((f) => f.path),
-    // The report of a model that passed always names its signer.
-    signer: m.signer!,
-    runtime: sessions.has(m.name) ? ("onnxruntime" as const) : null,
-    ...(sessions.has(m.name) ? { session: sessions.get(m.name)! } : {}),
-  }));
-  try {
-    await loadGgufModels(guard, config, models.filter((m) => !m.session && m.files.some((f) => f.toLowerCase().endsWith(".gguf"))), log);
-  } catch (err) {
+  const result = await load(guard, llama.adapters);
+  if (!result.loaded) throw new StartupError([...llama.failures, ...result.failures]);
+  const { report, loaded } = result.loaded;
+  const models: ServedModel[] = report.models.map((m) => {
+    const runtime = loaded.get(m.name);
+    return {
+      name: m.name,
+      repo: m.repo,
+      revision: m.revision,
+      files: m.files.map((f) => f.path),
+      // The report of a model that passed always names its signer.
+      signer: m.signer!,
+      runtime: runtime?.runtime === "onnxruntime" || runtime?.runtime === "node-llama-cpp" ? runtime.runtime : null,
+      ...(runtime?.runtime === "onnxruntime" ? { session: runtime.session as InferenceSession } : {}),
+    };
+  });
+  const failures = [...llama.failures, ...(await startCompleters(config, models, loaded))];
+  if (failures.length > 0) {
     await releaseSessions(models);
-    throw err;
+    log("loading the GGUF models failed");
+    throw new StartupError(failures);
   }
   for (const m of models) {
     log(`ok ${m.name} (${m.repo}@${m.revision.slice(0, 12)}): ${m.files.length} file(s), ${describeSigner(m.signer)}, ${m.runtime ?? "no .onnx or .gguf: listed, not served"}`);
@@ -129,39 +136,40 @@ export async function loadModels(config: ServiceConfig, log: Log): Promise<{ gua
 let llamaBinding: Promise<Llama> | undefined;
 
 /**
- * Every GGUF model into node-llama-cpp, from private verified copies (`modelguard/node-llama-cpp`).
- * node-llama-cpp is an optional dependency: imported only when a GGUF model is locked. On any
- * failure the start stops, naming every model that failed.
+ * The node-llama-cpp adapter for loadAll when some model locks a GGUF file (`modelguard/node-llama-cpp`).
+ * node-llama-cpp is an optional dependency: imported only then. A binding that cannot start is a
+ * failure of the start, reported with the gate's.
  */
-async function loadGgufModels(guard: ModelGuard, config: ServiceConfig, models: ServedModel[], log: Log): Promise<void> {
-  if (models.length === 0) return;
-  const failures: StartupFailure[] = [];
+async function llamaAdapters(guard: ModelGuard, names: string[]): Promise<{ adapters: RuntimeAdapter[]; failures: StartupFailure[] }> {
+  const gguf = nodeLlamaCpp();
+  if (!names.some((name) => Object.keys(guard.lockedModel(name).files).some((f) => gguf.isEntry(f)))) return { adapters: [], failures: [] };
   try {
     const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
-    const { loadLlamaModel } = await import("modelguard/node-llama-cpp");
     // CPU only and never built at start: a service must not compile or download anything.
     llamaBinding ??= getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
-    const llama = await llamaBinding;
-    for (const m of models) {
-      try {
-        const model = await loadLlamaModel(guard, llama, m.name);
-        const completer = await createCompleter(model, config.llamaThreads === undefined ? {} : { threads: config.llamaThreads }).catch(async (err: unknown) => {
-          await model.dispose();
-          throw err;
-        });
-        m.llama = { model, completer };
-        m.runtime = "node-llama-cpp";
-      } catch (err) {
-        failures.push(toFailure(err));
-      }
-    }
+    return { adapters: [nodeLlamaCpp(await llamaBinding)], failures: [] };
   } catch (err) {
-    failures.push(toFailure(err));
+    return { adapters: [], failures: [toFailure(err)] };
   }
-  if (failures.length > 0) {
-    log("loading the GGUF models failed");
-    throw new StartupError(failures);
+}
+
+/** A completer for every model loadAll loaded into node-llama-cpp; the failures, if any. */
+async function startCompleters(config: ServiceConfig, models: ServedModel[], loaded: LoadedModels["loaded"]): Promise<StartupFailure[]> {
+  const failures: StartupFailure[] = [];
+  for (const m of models) {
+    const runtime = loaded.get(m.name);
+    if (runtime?.runtime !== "node-llama-cpp") continue;
+    const model = runtime.session as LlamaModel;
+    try {
+      const completer = await createCompleter(model, config.llamaThreads === undefined ? {} : { threads: config.llamaThreads });
+      m.llama = { model, completer };
+    } catch (err) {
+      await model.dispose();
+      m.runtime = null;
+      failures.push(toFailure(err));
+    }
   }
+  return failures;
 }
 
 export async function releaseSessions(models: ServedModel[]): Promise<void> {

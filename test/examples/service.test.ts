@@ -420,6 +420,7 @@ describe("the example service on models built here", () => {
 describe("the example service on a GGUF model (node-llama-cpp)", () => {
   let svc: Service;
   let made: Awaited<ReturnType<typeof makeCachedModels>>;
+  const ggufAuditLog = join(work, "gguf-audit.log");
 
   beforeAll(async () => {
     made = await makeCachedModels({
@@ -429,10 +430,18 @@ describe("the example service on a GGUF model (node-llama-cpp)", () => {
     made.lockfile.models["tiny-llama"]!.gguf = { entry: "tiny-F32.gguf" };
     for (const name of ["tiny-llama", "vocab"]) made.lockfile.models[name] = withSignature(name, made.lockfile.models[name]!, alice.privateKey, alice.publicKey);
     await writeLockfile(made.lockfilePath, made.lockfile);
-    svc = await serve(SERVICE, ["--port", "0", "--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir, "--key", alice.publicPath, "--offline", "--llama-threads", "1"], cleanEnv());
+    svc = await serve(SERVICE, ["--port", "0", "--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir, "--key", alice.publicPath, "--offline", "--llama-threads", "1", "--audit-log", ggufAuditLog], cleanEnv());
   });
 
   afterAll(() => void svc?.child.kill("SIGTERM"));
+
+  it("loaded the GGUF model in the gate's pass: one load event (node-llama-cpp) listing its file, no second verification", async () => {
+    const events = parseAuditLog(await readFile(ggufAuditLog, "utf8"));
+    expect(events.map((e) => [e.action, e.runtime, e.model, e.outcome, (e.files as { path: string }[]).map((f) => f.path)])).toEqual([
+      ["load", "node-llama-cpp", "tiny-llama", "verified", ["tiny-F32.gguf"]],
+      ["verify", null, "vocab", "verified", ["vocab.txt"]],
+    ]);
+  });
 
   it("lists it with its runtime and completes prompts greedily, one request at a time per model", async () => {
     const { body } = await request(`${svc.url}/v1/models`);
@@ -466,10 +475,16 @@ describe("the example service on a GGUF model (node-llama-cpp)", () => {
     const cacheDir = join(work, "gguf-flipped");
     await cp(made.cacheDir, cacheDir, { recursive: true });
     await writeFile(snapshotFilePath(cacheDir, "org/tiny-llama-GGUF", made.lockfile.models["tiny-llama"]!.revision, "tiny-F32.gguf"), bytes);
-    const run = await refusedStart(["--lockfile", made.lockfilePath, "--cache-dir", cacheDir, "--key", alice.publicPath, "--offline"], cleanEnv());
+    const log = join(work, "gguf-flipped-audit.log");
+    const run = await refusedStart(["--lockfile", made.lockfilePath, "--cache-dir", cacheDir, "--key", alice.publicPath, "--offline", "--audit-log", log], cleanEnv());
     expect(run).toMatchObject({ status: 1, opened: false });
     expect(run.stdout).not.toContain("listening");
     expect(run.stderr).toContain("DIGEST_MISMATCH");
+    const events = parseAuditLog(await readFile(log, "utf8"));
+    expect(events.map((e) => [e.action, e.runtime, e.model, e.outcome, (e.error as { code: string } | null)?.code ?? null])).toEqual([
+      ["load", "node-llama-cpp", "tiny-llama", "refused", "DIGEST_MISMATCH"],
+      ["verify", null, "vocab", "verified", null],
+    ]);
   });
 });
 
