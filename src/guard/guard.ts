@@ -20,7 +20,7 @@ import type { OnRetry, RetryPolicy } from "../hub/retry.js";
 import { entryFilesOf } from "../runtimes/known-runtimes.js";
 import { onnxruntime, type OnnxLoadOptions } from "../runtimes/onnxruntime/onnxruntime-adapter.js";
 import type { LoadPlan, Loaded, RuntimeAdapter, VerifiedFiles, VerifiedModel } from "../runtimes/runtime-adapter.js";
-import { lazyVerifiedBytes, verifiedBytesOf, type LazyVerifiedBytes } from "../runtimes/verified-bytes.js";
+import { lazyVerifiedBytes, verifiedBytesOf, type LazyVerifiedBytes, type VerifiedBytesSource } from "../runtimes/verified-bytes.js";
 import type { Signer } from "../signers.js";
 import type { TrustPolicy } from "../signing/trust-anchors.js";
 import { checkTrustPolicy } from "../signing/trust-policy.js";
@@ -270,16 +270,24 @@ export class ModelGuard {
   /**
    * Random access to a locked file's verified bytes, read on first use (the size is the locked
    * one): a small file from memory, a large one from a private verified copy. `release()` drops
-   * the copy; call it when done.
+   * the copy; call it when done. `handOut`: the bytes go to a caller (an adapter), so once they are
+   * verified the file is noted for the enclosing audited load; the guard's own checks note nothing.
    */
-  #verifiedBytes(name: string, file: string, fetchMissing = true): LazyVerifiedBytes {
+  #verifiedBytes(name: string, file: string, { fetchMissing = true, handOut = false } = {}): LazyVerifiedBytes {
     const size = this.#locked(name, file).size;
-    if (size <= CHECK_IN_MEMORY_LIMIT) {
-      return lazyVerifiedBytes(file, size, async () => verifiedBytesOf(file, await this.#readVerified(name, file, fetchMissing)));
-    }
+    const open: () => Promise<VerifiedBytesSource> =
+      size <= CHECK_IN_MEMORY_LIMIT
+        ? async () => verifiedBytesOf(file, await this.#readVerified(name, file, fetchMissing))
+        : async () => {
+            const copies = await this.#copy(name, [file], fetchMissing);
+            return { read: (position, length) => copies.bytes(file).read(position, length), release: () => copies.release() };
+          };
+    if (!handOut) return lazyVerifiedBytes(file, size, open);
+    // Opened in the first reader's async context, so the note joins that reader's load.
     return lazyVerifiedBytes(file, size, async () => {
-      const copies = await this.#copy(name, [file], fetchMissing);
-      return { read: (position, length) => copies.bytes(file).read(position, length), release: () => copies.release() };
+      const source = await open();
+      this.#noteVerified(name, file);
+      return source;
     });
   }
 
@@ -291,16 +299,7 @@ export class ModelGuard {
       readFile: (file) => this.readFile(name, file),
       readVerified: async (file) => {
         await this.signerOf(name);
-        const bytes = this.#verifiedBytes(name, file);
-        return {
-          file: bytes.file,
-          size: bytes.size,
-          read: async (position, length) => {
-            const read = await bytes.read(position, length);
-            this.#noteVerified(name, file);
-            return read;
-          },
-        };
+        return this.#verifiedBytes(name, file, { handOut: true });
       },
       verifiedFiles: (files) => this.verifiedFiles(name, files),
     };
@@ -504,7 +503,7 @@ export class ModelGuard {
         const adapter = entries.get(file);
         if (!adapter) return this.#checkFile(name, entry, file, locked, hasher, fetchMissing);
         const started = performance.now();
-        const bytes = this.#verifiedBytes(name, file, fetchMissing);
+        const bytes = this.#verifiedBytes(name, file, { fetchMissing });
         try {
           await adapter.check(name, entry, bytes);
         } catch (err) {

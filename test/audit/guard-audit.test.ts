@@ -10,6 +10,8 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/audit/audit-event.js";
 import { ModelGuard } from "../../src/guard/guard.js";
+import { onnxruntime } from "../../src/runtimes/onnxruntime/onnxruntime-adapter.js";
+import type { RuntimeAdapter } from "../../src/runtimes/runtime-adapter.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
 import { buildAddModel } from "../helpers/build-model.js";
@@ -85,6 +87,25 @@ describe("ModelGuard.open({ audit })", () => {
       lockfile: s.lockfilePath,
       pid: process.pid,
     });
+  });
+
+  it("an adapter's readVerified joins its load's event once the bytes are read, not when only asked for", async () => {
+    const s = await setup();
+    const { events, audit } = collecting();
+    const guard = await s.open(audit);
+    // onnxruntime's entry and check, with a create that reads one locked file and only asks for another.
+    const reading: RuntimeAdapter<string, unknown> = {
+      ...(onnxruntime as unknown as RuntimeAdapter<string, unknown>),
+      async create(model) {
+        const tokenizer = await model.readVerified("tokenizer.json");
+        await model.readVerified("onnx/model.onnx_data");
+        return { session: Buffer.from(await tokenizer.read(0, tokenizer.size)).toString(), files: [] };
+      },
+      release: async () => undefined,
+    };
+    expect((await guard.load(reading, "add")).session).toBe(new TextDecoder().decode(TOKENIZER));
+    events.forEach(expectValidAuditEvent);
+    expect(events.map((e) => [e.runtime, e.outcome, e.files])).toEqual([["onnxruntime", "verified", [s.fileOf("add", "tokenizer.json")]]]);
   });
 
   it("one refusal event per refused load: tampered bytes, an untrusted signer, a model or file not locked", async () => {
