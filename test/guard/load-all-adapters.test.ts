@@ -11,7 +11,7 @@ import type { Llama, LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AuditEvent } from "../../src/audit/audit-event.js";
 import { sharedHashPool } from "../../src/digest/hash-pool.js";
-import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaSplitGguf } from "../../src/gguf/tiny-llama.js";
+import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
 import { ModelGuard } from "../../src/guard/guard.js";
 import { snapshotFilePath } from "../../src/hub/cache-layout.js";
 import { writeLockfile } from "../../src/lockfile/lockfile-file.js";
