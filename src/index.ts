@@ -1,5 +1,5 @@
 export { ModelGuard } from "./guard/guard.js";
-export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, LoadAllOptions, LoadedModels, LoadedSession, LoadRequest } from "./guard/guard.js";
+export type { ModelGuardOptions, TrustOptions, CreateSessionOptions, LoadAllOptions, LoadAllAdapter, AdapterWithOptions, CheckedAdapters, LoadedModels, LoadedSession, LoadRequest } from "./guard/guard.js";
 export type { RuntimeAdapter, VerifiedModel, VerifiedBytes, VerifiedFiles, LoadPlan, Companion, Loaded } from "./runtimes/runtime-adapter.js";
 export { onnxruntime } from "./runtimes/onnxruntime/onnxruntime-adapter.js";
 export type { OnnxLoadOptions } from "./runtimes/onnxruntime/onnxruntime-adapter.js";

@@ -421,11 +421,14 @@ export class ModelGuard {
    * companions twice. Returns the report and the sessions; throws a ModelGuardError carrying the
    * report when anything failed, after releasing the sessions it made.
    */
-  async loadAll(names: string[] = this.modelNames, options: LoadAllOptions = {}): Promise<LoadedModels> {
+  async loadAll<const Adapters extends readonly LoadAllAdapter[] = readonly LoadAllAdapter[]>(
+    names: string[] = this.modelNames,
+    options: LoadAllOptions<Adapters> = {},
+  ): Promise<LoadedModels> {
     for (const name of names) this.#entry(name);
     const { adapters = [], ...onnxOptions } = options;
     const runtimes: LoadAllRuntime[] = [
-      ...adapters.map((adapter) => ({ adapter, options: {} })),
+      ...(adapters as readonly LoadAllAdapter[]).map(loadAllRuntime),
       { adapter: onnxruntime as RuntimeAdapter, options: onnxOptions },
     ];
     const startedAt = new Date();
@@ -620,18 +623,40 @@ export interface LoadedSession {
   session: unknown;
 }
 
-export interface LoadAllOptions extends Omit<CreateSessionOptions, "file"> {
+/** An adapter given to loadAll with the options its `create` gets (default `{}`), typed by the adapter. */
+export interface AdapterWithOptions<Session, Options> {
+  adapter: RuntimeAdapter<Session, Options>;
+  options: Options;
+}
+
+/**
+ * One entry of loadAll's `adapters`: an adapter (its `create` gets `{}`), or `{ adapter, options }`.
+ * loadAll holds each `options` to its own adapter's type (`CheckedAdapters`).
+ */
+export type LoadAllAdapter = RuntimeAdapter<unknown, any> | AdapterWithOptions<unknown, any>;
+
+/** Each `{ adapter, options }` of `Adapters` held to its adapter's options. */
+export type CheckedAdapters<Adapters extends readonly LoadAllAdapter[]> = {
+  readonly [K in keyof Adapters]: Adapters[K] extends { adapter: RuntimeAdapter<infer Session, infer Options> } ? AdapterWithOptions<Session, Options> : Adapters[K];
+};
+
+export interface LoadAllOptions<Adapters extends readonly LoadAllAdapter[] = readonly LoadAllAdapter[]> extends Omit<CreateSessionOptions, "file"> {
   /**
-   * Runtimes to load models through besides onnxruntime, e.g. `[nodeLlamaCpp(llama)]`
-   * (`modelguard/node-llama-cpp`): a model is loaded by the first of these that has an entry among
-   * its locked files (with its default options), else by onnxruntime if it locks an ONNX graph
-   * (with the rest of these options), else only checked. Default none: only ONNX graphs load.
+   * Runtimes to load models through besides onnxruntime, e.g. `[nodeLlamaCpp(llama)]` or
+   * `[{ adapter: nodeLlamaCpp(llama), options: { gpuLayers: 0 } }]` (`modelguard/node-llama-cpp`):
+   * a model is loaded by the first of these that has an entry among its locked files (with the
+   * options given with it, else `{}`), else by onnxruntime if it locks an ONNX graph (with the rest
+   * of these options), else only checked. Default none: only ONNX graphs load.
    */
-  adapters?: readonly RuntimeAdapter[];
+  adapters?: Adapters & CheckedAdapters<Adapters>;
 }
 
 /** A runtime loadAll tries, with the options its create gets. */
 interface LoadAllRuntime {
   adapter: RuntimeAdapter;
   options: unknown;
+}
+
+function loadAllRuntime(entry: LoadAllAdapter): LoadAllRuntime {
+  return "adapter" in entry ? { adapter: entry.adapter as RuntimeAdapter, options: entry.options } : { adapter: entry as RuntimeAdapter, options: {} };
 }

@@ -10,6 +10,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AuditEvent } from "../../src/audit/audit-event.js";
+import type { LlamaModelLoadOptions } from "../../src/node-llama-cpp.js";
+import { onnxruntime } from "../../src/runtimes/onnxruntime/onnxruntime-adapter.js";
+import type { RuntimeAdapter } from "../../src/runtimes/runtime-adapter.js";
 import { sharedHashPool } from "../../src/digest/hash-pool.js";
 import { TINY_LLAMA_SENTENCE, tinyLlamaGguf, tinyLlamaSplitGguf } from "../helpers/tiny-llama.js";
 import { ModelGuard } from "../../src/guard/guard.js";
@@ -168,4 +171,40 @@ describe("loadAll with the node-llama-cpp adapter", () => {
     ]);
     await vi.waitFor(async () => expect(await copiesLeft()).toEqual([]));
   });
+
+  it("passes each adapter's options to its create ({ adapter, options }); a plain adapter gets {}", async () => {
+    const s = await setup();
+    const seen: [string, LlamaModelLoadOptions][] = [];
+    const llamaAdapter = nodeLlamaCpp(llama);
+    const recording: RuntimeAdapter<LlamaModel, LlamaModelLoadOptions> = {
+      ...llamaAdapter,
+      create: (model, entryFile, options) => (seen.push([model.name, options]), llamaAdapter.create(model, entryFile, options)),
+    };
+    const { loaded } = await s.guard.loadAll(["split", "tiny"], { adapters: [{ adapter: recording, options: { gpuLayers: 0, useMmap: false } }] });
+    expect(seen).toEqual([
+      ["split", { gpuLayers: 0, useMmap: false }],
+      ["tiny", { gpuLayers: 0, useMmap: false }],
+    ]);
+    expect(await complete(loaded.get("tiny")!.session as LlamaModel, "hello", { maxTokens: 7 })).toBe(TINY_LLAMA_SENTENCE.trimStart());
+    await Promise.all([...loaded.values()].map((l) => (l.session as LlamaModel).dispose()));
+    seen.length = 0;
+    const plain = await s.guard.loadAll(["tiny"], { adapters: [recording] });
+    expect(seen).toEqual([["tiny", {}]]);
+    await (plain.loaded.get("tiny")!.session as LlamaModel).dispose();
+    await vi.waitFor(async () => expect(await copiesLeft()).toEqual([]));
+  });
 });
+
+/** Compile-time checks (tsc): each `options` is held to its own adapter's options type. Never run. */
+export async function adapterOptionsTypes(guard: ModelGuard, llama: Llama): Promise<void> {
+  await guard.loadAll(undefined, { adapters: [nodeLlamaCpp(llama), onnxruntime] });
+  await guard.loadAll(undefined, { adapters: [{ adapter: nodeLlamaCpp(llama), options: { gpuLayers: 0 } }, { adapter: onnxruntime, options: { sessionOptions: { logSeverityLevel: 3 } } }] });
+  const list = [nodeLlamaCpp(llama), onnxruntime];
+  await guard.loadAll(undefined, { adapters: list });
+  // @ts-expect-error gpuLayers is a number, "auto" or "max"
+  await guard.loadAll(undefined, { adapters: [{ adapter: nodeLlamaCpp(llama), options: { gpuLayers: "lots" } }] });
+  // @ts-expect-error onnxruntime's options given to node-llama-cpp
+  await guard.loadAll(undefined, { adapters: [{ adapter: nodeLlamaCpp(llama), options: { sessionOptions: {} } }] });
+  // @ts-expect-error node-llama-cpp's options given to onnxruntime, the second entry
+  await guard.loadAll(undefined, { adapters: [nodeLlamaCpp(llama), { adapter: onnxruntime, options: { gpuLayers: 0 } }] });
+}
