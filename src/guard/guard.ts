@@ -291,18 +291,34 @@ export class ModelGuard {
     });
   }
 
-  /** What an adapter sees of a trusted model: its entry and its verified bytes, nothing else. */
-  #verifiedModel(name: string): VerifiedModel {
-    return {
+  /**
+   * What an adapter sees of a trusted model: its entry and its verified bytes, nothing else, for
+   * one load. `end()` (when the load returns or fails) releases what readVerified handed out, so
+   * a private copy of a large file lives no longer than the load; a read or readVerified after it
+   * fails closed (USAGE). readFile's buffers and verifiedFiles' copies are the adapter's to keep
+   * (a lazily mapped model keeps its copies until it is disposed).
+   */
+  #verifiedModel(name: string): { model: VerifiedModel; end(): Promise<void> } {
+    const handedOut: LazyVerifiedBytes[] = [];
+    let ended = false;
+    const model: VerifiedModel = {
       name,
       entry: this.lockedModel(name),
       readFile: (file) => this.readFile(name, file),
       readVerified: async (file) => {
         await this.signerOf(name);
-        return this.#verifiedBytes(name, file, { handOut: true });
+        if (ended) throw new ModelGuardError("USAGE", `model ${name}: readVerified(${file}) after the load returned; an adapter reads verified bytes only inside its create`, { model: name, file });
+        const bytes = this.#verifiedBytes(name, file, { handOut: true });
+        handedOut.push(bytes);
+        return bytes;
       },
       verifiedFiles: (files) => this.verifiedFiles(name, files),
     };
+    const end = async () => {
+      ended = true;
+      await Promise.all(handedOut.map((b) => b.release()));
+    };
+    return { model, end };
   }
 
   /**
@@ -370,7 +386,12 @@ export class ModelGuard {
       const entry = this.#entry(name);
       const entryFile = adapter.entryFile(name, entry, request.file);
       await this.signerOf(name);
-      return adapter.create(this.#verifiedModel(name), entryFile, request.options ?? ({} as Options));
+      const { model, end } = this.#verifiedModel(name);
+      try {
+        return await adapter.create(model, entryFile, request.options ?? ({} as Options));
+      } finally {
+        await end();
+      }
     });
   }
 

@@ -50,7 +50,12 @@ export interface VerifiedModel {
   readonly entry: Readonly<LockedModel>;
   /** The verified bytes of a locked file, in memory (at most `buffer.constants.MAX_LENGTH`). */
   readFile(file: string): Promise<Buffer>;
-  /** Random access to a locked file's verified bytes, without holding the whole file in one Buffer. */
+  /**
+   * Random access to a locked file's verified bytes, without holding the whole file in one Buffer
+   * (a large file is read from a private verified copy). They last as long as the load: the guard
+   * releases them (removing the copy) when `create` returns or throws, and any later read fails
+   * closed (USAGE). What a runtime keeps reading after `create` must come from `verifiedFiles`.
+   */
   readVerified(file: string): Promise<VerifiedBytes>;
   /** Private verified copies of locked files (default: all of the model's), for runtimes that load by path. */
   verifiedFiles(files?: readonly string[]): Promise<VerifiedFiles>;

@@ -1,3 +1,4 @@
+import { ModelGuardError } from "../errors.js";
 import type { VerifiedBytes } from "./runtime-adapter.js";
 
 /** Where lazily read verified bytes come from: positioned reads, and what to let go when done. */
@@ -11,7 +12,11 @@ export interface VerifiedBytesSource {
 export interface LazyVerifiedBytes extends VerifiedBytes {
   /** Whether a read was asked for (the bytes were, or are being, read and verified). */
   readonly loaded: boolean;
-  /** Releases the source if it was opened (idempotent as the source's release is); never throws for a failed open. */
+  /**
+   * Releases the source if it was opened, once the reads in flight have settled (idempotent);
+   * never throws for a failed open. Every read after it fails closed (USAGE): a released copy is
+   * neither read nor made again.
+   */
   release(): Promise<void>;
 }
 
@@ -19,10 +24,12 @@ export interface LazyVerifiedBytes extends VerifiedBytes {
  * Verified bytes opened on first use: `size` (the locked size) is known before any byte is read,
  * so an adapter can refuse a file by its size without reading it. `open` yields the whole file,
  * verified (the guard's read-and-hash into memory, or a private verified copy), and is called at
- * most once.
+ * most once, never after `release()`.
  */
 export function lazyVerifiedBytes(file: string, size: number, open: () => Promise<VerifiedBytesSource>): LazyVerifiedBytes {
   let source: Promise<VerifiedBytesSource> | undefined;
+  let released: Promise<void> | undefined;
+  const reading = new Set<Promise<unknown>>();
   return {
     file,
     size,
@@ -30,11 +37,24 @@ export function lazyVerifiedBytes(file: string, size: number, open: () => Promis
       return source !== undefined;
     },
     async read(position: number, length: number): Promise<Uint8Array> {
+      if (released) {
+        throw new ModelGuardError("USAGE", `the verified bytes of ${file} were released; read them only while they are handed out (an adapter: inside its create)`, { file });
+      }
       source ??= open();
-      return (await source).read(position, length);
+      const read = source.then((s) => s.read(position, length));
+      reading.add(read);
+      try {
+        return await read;
+      } finally {
+        reading.delete(read);
+      }
     },
-    async release(): Promise<void> {
-      await (await source?.catch(() => undefined))?.release?.();
+    release(): Promise<void> {
+      released ??= (async () => {
+        await Promise.allSettled([...reading]);
+        await (await source?.catch(() => undefined))?.release?.();
+      })();
+      return released;
     },
   };
 }
