@@ -22,6 +22,7 @@ export function registerPull(program: Command): void {
       let pulled;
       try {
         pulled = await pullModels(lockfile, names.length > 0 ? names : Object.keys(lockfile.models), hub, {
+          lockfilePath: global.lockfile,
           onStart: (f) => progress.start(key(f), f.size),
           onProgress: (f, bytes) => progress.advance(key(f), bytes),
           onRetry: (f, info) => {

@@ -13,7 +13,7 @@ export function registerRemove(program: Command): void {
       const { removeModels } = await import("../lockfile/remove-models.js");
       const global = globalOptions(command);
       const unique = [...new Set(names)];
-      await updateLockfile(global.lockfile, (lockfile) => removeModels(lockfile, unique));
+      await updateLockfile(global.lockfile, (lockfile) => removeModels(lockfile, unique, global.lockfile));
       if (global.json) writeOut(JSON.stringify({ removed: unique }));
       else if (!global.quiet) writeErr(`removed ${unique.join(", ")} from ${global.lockfile}`);
     });

@@ -3,6 +3,7 @@ import { ModelGuardError } from "../errors.js";
 import type { LockedModel, Lockfile } from "../lockfile/types.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
+import { targetNames } from "./locked-models.js";
 import { addSigningOptions, type SigningFlags } from "./signing-flags.js";
 
 export function registerSign(program: Command): void {
@@ -20,15 +21,7 @@ export function registerSign(program: Command): void {
     const { signerName } = await import("../signing/describe-signer.js");
     const { signerFromFlags } = await import("./signing-flags.js");
     const global = globalOptions(command);
-    const chosen = (lockfile: Lockfile): string[] => {
-      const targets = names.length > 0 ? names : Object.keys(lockfile.models);
-      for (const name of targets) {
-        if (!Object.hasOwn(lockfile.models, name)) {
-          throw new ModelGuardError("MODEL_NOT_LOCKED", `model ${name} is not in ${global.lockfile}`, { model: name });
-        }
-      }
-      return targets;
-    };
+    const chosen = (lockfile: Lockfile): string[] => targetNames(lockfile, names, { path: global.lockfile, unchanged: "nothing was signed" });
     const lockfile = await readLockfile(global.lockfile);
     const targets = chosen(lockfile);
     const signer = await signerFromFlags("sign", options);

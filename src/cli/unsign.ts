@@ -70,7 +70,7 @@ export function registerUnsign(program: Command): void {
       const dropped: { name: string; dropped: string[]; left: number }[] = [];
       await updateLockfile(global.lockfile, (lockfile) => {
         dropped.length = 0;
-        const targets = targetNames(lockfile, names, "nothing was changed");
+        const targets = targetNames(lockfile, names, { path: global.lockfile, unchanged: "nothing was changed" });
         // A Map, not assignment into an object: a model named "__proto__" is a model like any other.
         const replaced = new Map<string, LockedModel>();
         for (const name of targets) {

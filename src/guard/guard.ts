@@ -7,6 +7,7 @@ import { auditedCheck, auditedLoad, noteVerifiedFile } from "../audit/audited-lo
 import { checkEvent } from "../audit/check-event.js";
 import { ModelGuardError, combinedError } from "../errors.js";
 import { readLockfile } from "../lockfile/lockfile-file.js";
+import { lockedEntry } from "../lockfile/locked-names.js";
 import type { LockedFile, LockedModel, Lockfile } from "../lockfile/types.js";
 import { CopyRoot } from "../copies/copy-root.js";
 import { makeVerifiedFiles } from "../copies/verified-files.js";
@@ -163,9 +164,7 @@ export class ModelGuard {
   }
 
   #entry(name: string): LockedModel {
-    const entry = Object.hasOwn(this.#lockfile.models, name) ? this.#lockfile.models[name] : undefined;
-    if (!entry) throw new ModelGuardError("MODEL_NOT_LOCKED", `model ${name} is not in ${this.lockfilePath}`, { model: name });
-    return entry;
+    return lockedEntry(this.#lockfile, name, { path: this.lockfilePath });
   }
 
   /** Who satisfied the trust policy for a model. Signatures cover the entry, not the bytes, so it is decided once per guard. */

@@ -1,6 +1,7 @@
 import pLimit from "p-limit";
 import { ModelGuardError, combinedError } from "../errors.js";
 import { checkLockedFile } from "../digest/verify-locked-file.js";
+import { lockedNames } from "../lockfile/locked-names.js";
 import type { Lockfile } from "../lockfile/types.js";
 import { snapshotFilePath } from "./cache-layout.js";
 import { fetchLockedFile, type FetchProgress } from "./fetch-locked-file.js";
@@ -26,6 +27,8 @@ export interface PullOptions {
   onProgress?: (file: { model: string; file: string }, bytes: number) => void;
   onRetry?: (file: { model: string; file: string }, info: RetryInfo) => void;
   onDone?: (file: PulledFile) => void;
+  /** The lockfile's path, named when a model is not locked. */
+  lockfilePath?: string;
 }
 
 /**
@@ -35,13 +38,13 @@ export interface PullOptions {
  */
 export async function pullModels(lockfile: Lockfile, names: readonly string[], hub: HubOptions, options: PullOptions = {}): Promise<PulledFile[]> {
   const limit = pLimit(options.concurrency ?? 4);
-  const entryOf = (model: string) => (Object.hasOwn(lockfile.models, model) ? lockfile.models[model] : undefined);
-  const repos = new Set(names.map((m) => entryOf(m)?.repo).filter((r): r is string => r !== undefined));
+  // Every name checked before anything is downloaded: one not locked fails the pull, naming each.
+  const models = lockedNames(lockfile, names, { ...(options.lockfilePath === undefined ? {} : { path: options.lockfilePath }), unchanged: "nothing was pulled" });
+  const repos = new Set(models.map((m) => lockfile.models[m]!.repo));
   if (!hub.offline) await Promise.all([...repos].map((repo) => removeStaleParts(blobsDir(hub.cacheDir, repo))));
   const jobs: Promise<PulledFile>[] = [];
-  for (const model of names) {
-    const entry = entryOf(model);
-    if (!entry) throw new ModelGuardError("MODEL_NOT_LOCKED", `model ${model} is not in the lockfile`, { model });
+  for (const model of models) {
+    const entry = lockfile.models[model]!;
     for (const [file, locked] of Object.entries(entry.files)) {
       jobs.push(
         limit(async () => {

@@ -18,7 +18,10 @@ async function setup() {
   });
   const g = ["--lockfile", made.lockfilePath, "--cache-dir", made.cacheDir];
   const lock = async () => JSON.parse(await readFile(made.lockfilePath, "utf8")) as { models: Record<string, { signatures?: unknown[]; files: Record<string, { signatures?: unknown[] }> }> };
-  return { ...made, g, lock };
+  // What every MODEL_NOT_LOCKED of these commands says: the missing names, this lockfile and what it locks, then what was not done.
+  const notLocked = (missing: string, unchanged?: string) =>
+    new RegExp(`not locked: ${missing} \\(locked in ${made.lockfilePath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: a, b, c\\)${unchanged === undefined ? "" : `; ${unchanged}`}`);
+  return { ...made, g, lock, notLocked };
 }
 
 describe("modelguard remove", () => {
@@ -27,7 +30,7 @@ describe("modelguard remove", () => {
     const before = await readFile(s.lockfilePath, "utf8");
     const typo = await runCli([...s.g, "remove", "a", "nope"]);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toMatch(/not locked: nope \(locked: a, b, c\); nothing was removed/);
+    expect(typo.stderr).toMatch(s.notLocked("nope", "nothing was removed"));
     expect(await readFile(s.lockfilePath, "utf8")).toBe(before);
     const ok = await runCli([...s.g, "remove", "a", "c"]);
     expect(ok.code).toBe(0);
@@ -58,9 +61,16 @@ describe("modelguard signatures and unsign", () => {
       models: [{ name: "b", repo: "org/b", revision: "1".repeat(40), signatures: [{ where: "signatures[0]", kind: "model-signature", signer: { kind: "key", fingerprint: oldId } }] }],
     });
     const unknown = await runCli([...s.g, "signatures", "a", "nope", "gone"]);
-    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringMatching(/not locked: nope, gone \(locked: a, b, c\)/) });
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringMatching(s.notLocked("nope, gone")) });
     const unknownUnsign = await runCli([...s.g, "unsign", "nope", "--key-id", oldId]);
-    expect(unknownUnsign).toMatchObject({ code: 2, stderr: expect.stringMatching(/not locked: nope \(locked: a, b, c\); nothing was changed/) });
+    expect(unknownUnsign).toMatchObject({ code: 2, stderr: expect.stringMatching(s.notLocked("nope", "nothing was changed")) });
+    // sign and pull word it alike, and check every name before they sign or fetch anything.
+    const beforeSign = await readFile(s.lockfilePath, "utf8");
+    const unknownSign = await runCli([...s.g, "sign", "a", "nope", "--key", old.privatePath]);
+    expect(unknownSign).toMatchObject({ code: 2, stderr: expect.stringMatching(s.notLocked("nope", "nothing was signed")) });
+    expect(await readFile(s.lockfilePath, "utf8")).toBe(beforeSign);
+    const unknownPull = await runCli([...s.g, "pull", "a", "nope", "--offline"]);
+    expect(unknownPull).toMatchObject({ code: 2, stderr: expect.stringMatching(s.notLocked("nope", "nothing was pulled")) });
 
     // A key id that signed nothing (a typo): exit 2, nothing written.
     const before = await readFile(s.lockfilePath, "utf8");

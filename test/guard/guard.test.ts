@@ -148,7 +148,7 @@ describe("ModelGuard.createSession", () => {
   it("names models and files that are not locked, and files that are not cached", async () => {
     const s = await setup({ "onnx/model.onnx": inline.model, "config.json": Buffer.from("{}") });
     const guard = await s.open();
-    await expect(guard.createSession("nope")).rejects.toMatchObject({ code: "MODEL_NOT_LOCKED", model: "nope" });
+    await expect(guard.createSession("nope")).rejects.toMatchObject({ code: "MODEL_NOT_LOCKED", model: "nope", message: `not locked: nope (locked in ${s.lockfilePath}: add)` });
     await expect(guard.readFile("add", "other.json")).rejects.toMatchObject({ code: "FILE_NOT_LOCKED", file: "other.json" });
     await rm(s.pathOf("config.json"));
     await expect(guard.readFile("add", "config.json")).rejects.toMatchObject({ code: "NOT_CACHED", file: "config.json" });
