@@ -51,6 +51,12 @@ async function signerToDrop(options: Options): Promise<{ signer: ClaimedSigner; 
   return { signer: { kind: "identity", subject: identity, issuer: identityProvider } };
 }
 
+/** How to sign a model again the way the dropped signer signed it: the `sign` flags of its mode (signing-flags.ts). */
+function signAgainHint(name: string, dropped: ClaimedSigner): string {
+  const flags = dropped.kind === "key" ? "--key KEY" : dropped.kind === "certificate" ? "--key KEY --certificate CERT.pem" : "--identity-token TOKEN";
+  return `modelguard sign ${name} ${flags}`;
+}
+
 export function registerUnsign(program: Command): void {
   program
     .command("unsign")
@@ -98,7 +104,7 @@ export function registerUnsign(program: Command): void {
       for (const d of dropped) {
         if (!global.quiet) writeErr(`${d.name}: dropped ${d.dropped.join(", ")}`);
         // Said even with --quiet: the gate refuses this model until it is signed again.
-        if (d.left === 0) writeErr(`${d.name} has no signature left: verify refuses it until it is signed again (modelguard sign ${d.name} --key KEY)`);
+        if (d.left === 0) writeErr(`${d.name} has no signature left: verify refuses it until it is signed again (${signAgainHint(d.name, signer)})`);
       }
     });
 }

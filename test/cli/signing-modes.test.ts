@@ -230,7 +230,9 @@ describe("modelguard unsign a keyless or certificate signer", () => {
     const dropped = await runCli([...m.g, "unsign", "--identity", IDENTITY, "--identity-provider", sigstore.oidc.url]);
     expect(dropped.code).toBe(0);
     expect(dropped.stderr).toContain("classifier: dropped signatures[0]");
-    expect(dropped.stderr).toContain("embedder has no signature left");
+    // The hint signs again the way the dropped signer did: keyless, not with a key.
+    expect(dropped.stderr).toContain("embedder has no signature left: verify refuses it until it is signed again (modelguard sign embedder --identity-token TOKEN)");
+    expect(dropped.stderr).not.toContain("--key KEY");
     const after = await runCli([...m.g, "signatures"]);
     expect(after.stdout).not.toContain(IDENTITY);
     expect(after.stdout).toMatch(/^classifier  acme\/classifier@1{40}\n  signatures\[0\]  model signature +  key [0-9a-f]{64}\nembedder  acme\/embedder@1{40}\n  no signatures\n$/);
@@ -254,7 +256,9 @@ describe("modelguard unsign a keyless or certificate signer", () => {
     const json = await runCli([...m.g, "--json", "unsign", "classifier", "--certificate-fingerprint", leaf.fingerprint256.replaceAll(":", "").toLowerCase()]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({ signer: { kind: "certificate", fingerprint: leaf.fingerprint256 }, models: [{ name: "classifier", dropped: ["signatures[0]"], left: 0 }] });
-    expect((await runCli([...m.g, "unsign", "embedder", "--certificate-fingerprint", leaf.fingerprint256])).code).toBe(0);
+    const text = await runCli([...m.g, "unsign", "embedder", "--certificate-fingerprint", leaf.fingerprint256]);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toContain("embedder has no signature left: verify refuses it until it is signed again (modelguard sign embedder --key KEY --certificate CERT.pem)");
     const after = await runCli([...m.g, "signatures"]);
     expect(after.stdout).not.toContain(leaf.fingerprint256);
     expect(after.stdout).toMatch(/^classifier  acme\/classifier@1{40}\n  no signatures\nembedder  acme\/embedder@1{40}\n  no signatures\n$/);
