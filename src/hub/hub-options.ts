@@ -1,3 +1,4 @@
+import { ModelGuardError } from "../errors.js";
 import { resolveCacheDir } from "./cache-layout.js";
 import { createHubFetch } from "./hub-fetch.js";
 import { resolveRetry, type OnRetry, type RetryPolicy } from "./retry.js";
@@ -41,8 +42,11 @@ function envFlag(value: string | undefined): boolean {
 export function resolveHubOptions(input: HubOptionsInput = {}): HubOptions {
   const env = input.env ?? process.env;
   const token = input.token ?? (env.HF_TOKEN || undefined);
+  const hubUrl = (input.hubUrl ?? (env.HF_ENDPOINT || DEFAULT_HUB_URL)).replace(/\/+$/, "");
+  // A URL fetch cannot parse would fail every request and be retried as if the Hub were down.
+  if (!/^https?:$/.test(URL.parse(hubUrl)?.protocol ?? "")) throw new ModelGuardError("USAGE", `the Hub URL (HF_ENDPOINT, or the hubUrl option) must be an http or https URL, got ${JSON.stringify(hubUrl)}`);
   return {
-    hubUrl: (input.hubUrl ?? (env.HF_ENDPOINT || DEFAULT_HUB_URL)).replace(/\/+$/, ""),
+    hubUrl,
     ...(token ? { token } : {}),
     offline: input.offline ?? envFlag(env.HF_HUB_OFFLINE),
     cacheDir: resolveCacheDir(input.cacheDir, env),

@@ -78,6 +78,15 @@ describe("downloads", () => {
     expect(res.code).toBe(2);
     await expect(ModelGuard.open({ lockfile: e.lockfilePath, timeouts: { idleMs: -1 } })).rejects.toMatchObject({ code: "USAGE" });
   });
+
+  it("refuses a Hub URL fetch cannot parse at once (exit 2), instead of retrying it as an unreachable Hub", async () => {
+    const e = await locked();
+    const res = await runCli([...e.g, "pull"], { env: { ...e.env, HF_ENDPOINT: "http://127.0.0.1:PORT" } });
+    expect(res.stderr).toBe('modelguard: the Hub URL (HF_ENDPOINT, or the hubUrl option) must be an http or https URL, got "http://127.0.0.1:PORT"\n');
+    expect(res.code).toBe(2);
+    expect(() => resolveHubOptions({ hubUrl: "huggingface.co" })).toThrow(expect.objectContaining({ code: "USAGE" }));
+    expect(resolveHubOptions({ env: { HF_ENDPOINT: "https://mirror.example/hf/" } }).hubUrl).toBe("https://mirror.example/hf");
+  });
 });
 
 describe("listings", () => {
