@@ -2,10 +2,11 @@ import type { Command } from "commander";
 import { ModelGuardError } from "../errors.js";
 import { repoIdProblem } from "../lockfile/validate.js";
 import { globalOptions } from "./global-options.js";
-import { writeErr, writeOut } from "./io.js";
+import { countOf, writeErr, writeOut } from "./io.js";
 import { collect } from "./collect.js";
 import { describeSigner } from "../signing/describe-signer.js";
 import { isQuantizationTag } from "../gguf/gguf-files.js";
+import { signAgainHint } from "./signer-name.js";
 import { trustFlags, type TrustFlags } from "./trust-flags.js";
 
 interface Options extends TrustFlags {
@@ -66,6 +67,7 @@ export function registerAdd(program: Command): void {
     .action(async (arg: string, options: Options, command: Command) => {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
       const { addToLockfile } = await import("../add/add-to-lockfile.js");
+      const { listSignatures } = await import("../signing/list-signatures.js");
       const { hubContext } = await import("./hub-context.js");
       const { createDownloadProgress } = await import("./progress.js");
       const global = globalOptions(command);
@@ -131,14 +133,16 @@ export function registerAdd(program: Command): void {
         writeOut(JSON.stringify({ name, changed: true, entry, ...(merge.status === "updated" ? { droppedSignatures: dropped } : {}), alsoLockedAs: merge.alsoLockedAs }, null, 2));
       } else if (!global.quiet) {
         const bytes = Object.values(entry.files).reduce((n, f) => n + f.size, 0);
-        writeErr(`locked ${name}: ${repo}@${entry.revision} (${Object.keys(entry.files).length} files, ${bytes} bytes) in ${global.lockfile}`);
+        writeErr(`locked ${name}: ${repo}@${entry.revision} (${countOf(Object.keys(entry.files).length, "file")}, ${bytes} bytes) in ${global.lockfile}`);
         if (added.publisherSigner) writeErr(`  publisher signature ${entry.publisherSignatures![0]!.path} verified: ${describeSigner(added.publisherSigner)}`);
         for (const c of merge.changes) writeErr(`  ${c}`);
       }
       if (dropped > 0 && !global.json) {
         // Said even with --quiet: the entry no longer passes a gate that requires a signature.
-        const old = merge.status === "updated" ? merge.previous.revision : "";
-        writeErr(`dropped ${dropped} signature(s) of the old entry (they signed ${repo}@${old}, not the new files): sign ${name} again with \`modelguard sign ${name} --key KEY\``);
+        const previous = merge.status === "updated" ? merge.previous : undefined;
+        // As each dropped signature was made: by key, certificate or keyless identity.
+        const hints = [...new Set(listSignatures(previous ?? entry).map((s) => `\`${signAgainHint(name, s.signer)}\``))];
+        writeErr(`dropped ${dropped} signature(s) of the old entry (they signed ${repo}@${previous?.revision ?? ""}, not the new files): sign ${name} again with ${hints.join(" or ")}`);
       }
     });
 }

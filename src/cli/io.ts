@@ -22,3 +22,8 @@ export function writeErr(text: string): void {
   const safe = escapeForTerminal(text, { keepNewlines: true });
   process.stderr.write(safe.endsWith("\n") ? safe : `${safe}\n`);
 }
+
+/** `1 file`, `2 files`: a count and its noun, for the lines a person reads. */
+export function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { globalOptions } from "./global-options.js";
-import { writeErr, writeOut } from "./io.js";
+import { countOf, writeErr, writeOut } from "./io.js";
 
 export function registerPull(program: Command): void {
   program
@@ -37,7 +37,7 @@ export function registerPull(program: Command): void {
         writeOut(JSON.stringify({ ok: true, files: pulled }, null, 2));
       } else if (!global.quiet) {
         const count = (status: string) => pulled.filter((f) => f.status === status).length;
-        writeErr(`pulled ${pulled.length} files: ${count("downloaded")} downloaded, ${count("repaired")} repaired, ${count("cached")} already cached and verified`);
+        writeErr(`pulled ${countOf(pulled.length, "file")}: ${count("downloaded")} downloaded, ${count("repaired")} repaired, ${count("cached")} already cached and verified`);
       }
     });
 }

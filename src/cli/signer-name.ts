@@ -15,3 +15,12 @@ export function signerName(signer: ClaimedSigner): string {
       return signer.subject ? `certificate ${signer.subject} (sha256 ${signer.fingerprint})` : `certificate sha256 ${signer.fingerprint}`;
   }
 }
+
+/**
+ * How to sign a model again the way a signer signed it: the `sign` flags of its mode
+ * (signing-flags.ts); a file signature that names no key is a key's.
+ */
+export function signAgainHint(name: string, signer: ClaimedSigner | undefined): string {
+  const flags = signer === undefined || signer.kind === "key" ? "--key KEY" : signer.kind === "certificate" ? "--key KEY --certificate CERT.pem" : "--identity-token TOKEN";
+  return `modelguard sign ${name} ${flags}`;
+}

@@ -6,7 +6,7 @@ import type { ClaimedSigner } from "../signers.js";
 import { globalOptions } from "./global-options.js";
 import { writeErr, writeOut } from "./io.js";
 import { targetNames } from "./locked-models.js";
-import { signerName } from "./signer-name.js";
+import { signAgainHint, signerName } from "./signer-name.js";
 
 interface Options {
   keyId?: string;
@@ -49,12 +49,6 @@ async function signerToDrop(options: Options): Promise<{ signer: ClaimedSigner; 
     throw new ModelGuardError("USAGE", "--identity and --identity-provider go together: a keyless signer is its identity and the OIDC issuer, as modelguard signatures prints them (SUBJECT (ISSUER))");
   }
   return { signer: { kind: "identity", subject: identity, issuer: identityProvider } };
-}
-
-/** How to sign a model again the way the dropped signer signed it: the `sign` flags of its mode (signing-flags.ts). */
-function signAgainHint(name: string, dropped: ClaimedSigner): string {
-  const flags = dropped.kind === "key" ? "--key KEY" : dropped.kind === "certificate" ? "--key KEY --certificate CERT.pem" : "--identity-token TOKEN";
-  return `modelguard sign ${name} ${flags}`;
 }
 
 export function registerUnsign(program: Command): void {

@@ -3,7 +3,7 @@ import { ModelGuardError, exitCodeFor } from "../errors.js";
 import type { VerifyReport } from "../verify-report.js";
 import { globalOptions } from "./global-options.js";
 import { describeSigner } from "../signing/describe-signer.js";
-import { writeErr, writeOut } from "./io.js";
+import { countOf, writeErr, writeOut } from "./io.js";
 import { trustFlags, type TrustFlags } from "./trust-flags.js";
 
 interface Options extends TrustFlags {
@@ -64,7 +64,7 @@ export function registerVerify(program: Command): void {
         for (const model of report.models) {
           if (model.ok && !global.quiet) {
             const bytes = model.files.reduce((n, f) => n + f.size, 0);
-            writeErr(`ok ${model.name}: ${model.files.length} files, ${bytes} bytes${describeModelSigner(model)}`);
+            writeErr(`ok ${model.name}: ${countOf(model.files.length, "file")}, ${bytes} bytes${describeModelSigner(model)}`);
           }
         }
         for (const f of listFailures(report)) writeErr(`FAIL [${f.code}] ${f.message}`);

@@ -40,7 +40,7 @@ describe("the container entrypoint", () => {
   it("starts the service only after the gate passes, with keys from a comma-separated list", async () => {
     const s = await setup();
     const ok = s.run(`${s.other.publicPath},${s.keys.publicPath}`);
-    expect(ok.stderr).toMatch(/ok m: 1 files/);
+    expect(ok.stderr).toMatch(/ok m: 1 file,/);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toBe("service-started\n");
   });
