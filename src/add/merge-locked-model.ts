@@ -1,5 +1,6 @@
 import { describeLockChange } from "../lockfile/diff.js";
 import type { LockedModel, Lockfile } from "../lockfile/types.js";
+import { listSignatures } from "../signing/list-signatures.js";
 
 /**
  * What locking `entry` under `name` does to a lockfile:
@@ -43,9 +44,10 @@ export function mergeLockedModel(lockfile: Lockfile, name: string, entry: Locked
   if (changes.length === 0 && previous.ref === entry.ref) return { status: "unchanged", entry: previous, changes: [], alsoLockedAs };
   if (!options.update) return { status: "drift", previous, changes, alsoLockedAs };
   // The gguf layout is add's to write, like the files: an old one must not outlive the files it named.
-  const { signatures: dropped, publisherSignatures: droppedToo, gguf: _oldLayout, ...unsigned } = previous;
+  const { signatures: _signatures, publisherSignatures: _publisherSignatures, gguf: _oldLayout, ...unsigned } = previous;
   const merged: LockedModel = { ...unsigned, ...entry };
-  const droppedSignatures = (dropped?.length ?? 0) + (droppedToo?.length ?? 0);
+  // Every signature of the old entry is gone, its files' cosign signatures with its files.
+  const droppedSignatures = listSignatures(previous).length;
   return { status: "updated", lockfile: withModel(lockfile, name, merged), entry: merged, previous, changes, droppedSignatures, alsoLockedAs };
 }
 

@@ -65,6 +65,7 @@ export function registerUnsign(program: Command): void {
       // Loaded here, not at start-up: `modelguard --version` and other commands skip them.
       const { updateLockfile } = await import("../lockfile/update-lockfile.js");
       const { withoutSignaturesBy } = await import("../signing/drop-signatures.js");
+      const { listSignatures } = await import("../signing/list-signatures.js");
       const global = globalOptions(command);
       const { signer, publicKey } = await signerToDrop(options);
       const dropped: { name: string; dropped: string[]; left: number }[] = [];
@@ -76,10 +77,8 @@ export function registerUnsign(program: Command): void {
         for (const name of targets) {
           const result = withoutSignaturesBy(lockfile.models[name]!, signer, publicKey);
           if (result.dropped.length === 0) continue;
-          const left =
-            (result.entry.signatures?.length ?? 0) +
-            (result.entry.publisherSignatures?.length ?? 0) +
-            Object.values(result.entry.files).reduce((n, f) => n + (f.signatures?.length ?? 0), 0);
+          // What is left, of every scheme: listSignatures is the one reader of an entry's signatures.
+          const left = listSignatures(result.entry).length;
           replaced.set(name, result.entry);
           dropped.push({ name, dropped: result.dropped, left });
         }

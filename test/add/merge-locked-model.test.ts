@@ -27,14 +27,17 @@ describe("mergeLockedModel", () => {
   });
 
   it("re-pins with update: old signatures dropped, unknown fields kept", () => {
-    const old = { ...entry(A), signatures: [{}], publisherSignatures: [{ path: "model.sig", bundle: {} }], note: "kept" } as unknown as LockedModel;
+    const base = entry(A);
+    const files = Object.fromEntries(Object.entries(base.files).map(([path, f]) => [path, { ...f, signatures: [{ sig: "c2ln" }] }]));
+    const old = { ...base, files, signatures: [{}], publisherSignatures: [{ path: "model.sig", bundle: {} }], note: "kept" } as unknown as LockedModel;
     const r = mergeLockedModel(lockfile({ m: old }), "m", entry(B), { update: true });
     expect(r.status).toBe("updated");
     const merged = r.status === "updated" ? (r.lockfile.models.m as unknown as Record<string, unknown>) : {};
     expect(merged).toMatchObject({ revision: B, note: "kept" });
     expect(merged).not.toHaveProperty("signatures");
     expect(merged).not.toHaveProperty("publisherSignatures");
-    expect(r.status === "updated" && r.droppedSignatures).toBe(2);
+    // The entry's signature, the publisher's and each file's cosign signature (gone with the old files).
+    expect(r.status === "updated" && r.droppedSignatures).toBe(2 + Object.keys(files).length);
   });
 
   it("names the other entries that lock the same repo", () => {
